@@ -1,0 +1,123 @@
+/*
+ * The engine: the one object every front end (HTTP API, embedding API,
+ * CLI-less tests) drives.  It owns the store, the subscription index, the
+ * single writer thread (group commit), the scheduler and the worker pool.
+ *
+ * All functions take and return jansson values; documents returned are new
+ * references in the exact JSON shapes of ../shared/API.md.  Errors use
+ * struct act_err with the status mapping of base/err.h (ACT_EINVAL 400,
+ * ACT_ENOTFOUND 404, ACT_ECONFLICT 409, ACT_EUNPROC 422, ACT_ETOOBIG 413,
+ * ACT_EBUSY 503, ACT_ESTATE 409) and err->field naming the input field.
+ * A rejected call changes nothing.
+ *
+ * Thread contract: every function here is callable from any thread
+ * concurrently (HTTP pool threads), except open/close.
+ */
+#ifndef ACT_ENGINE_ENGINE_H
+#define ACT_ENGINE_ENGINE_H
+
+#include "base/err.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct act_engine;
+
+struct act_engine_conf {
+    const char *data_dir;       /* created if missing; holds actiond.db */
+    bool sync_full;             /* SQLite synchronous=FULL (default) or NORMAL */
+    int workers;                /* handler worker threads; 0: default */
+    size_t max_batch_events;    /* events per ingest call; 0: default 1000 */
+    int64_t lease_grace_ms;     /* lease deadline = timeout_ms + grace; 0: default 5000 */
+    int64_t drain_timeout_ms;   /* close(): wait this long for running work; 0: 10000 */
+};
+
+/* Query-string filters of the list routes, already split; NULL = absent.
+ * The engine validates them (ACT_EINVAL, field = the parameter name). */
+struct act_query {
+    const char *limit, *cursor;
+    const char *action_id, *status, *event_id, *since, *until; /* executions, dead letters */
+    const char *category, *enabled, *q;                        /* actions */
+    const char *flow_execution_id;
+    const char *window;                                        /* metrics */
+};
+
+/* thread: init */
+int act_engine_open(const struct act_engine_conf *conf, struct act_engine **out,
+                    struct act_err *err);
+/* Stop intake, let running executions finish (up to drain_timeout_ms), stop
+ * threads, close the store.  Unfinished work stays in the store and resumes
+ * on the next open.  thread: init */
+void act_engine_close(struct act_engine *e);
+/* True while the store is open and intake is accepted. */
+bool act_engine_ready(struct act_engine *e);
+
+/* ---- actions (API.md "Actions") ---- */
+int act_engine_action_create(struct act_engine *e, const json_t *body, json_t **out,
+                             struct act_err *err);
+int act_engine_action_get(struct act_engine *e, const char *id, json_t **out, struct act_err *err);
+int act_engine_action_list(struct act_engine *e, const struct act_query *q, json_t **out,
+                           struct act_err *err);
+/* merge: PATCH semantics; otherwise PUT (full replacement). */
+int act_engine_action_update(struct act_engine *e, const char *id, const json_t *body, bool merge,
+                             json_t **out, struct act_err *err);
+int act_engine_action_delete(struct act_engine *e, const char *id, struct act_err *err);
+/* Manual execute: *out = {"execution_id": "..."}; input NULL means {}. */
+int act_engine_action_execute(struct act_engine *e, const char *id, const json_t *input,
+                              json_t **out, struct act_err *err);
+int act_engine_action_metrics(struct act_engine *e, const char *id, const struct act_query *q,
+                              json_t **out, struct act_err *err);
+
+/* ---- subscriptions ---- */
+int act_engine_sub_create(struct act_engine *e, const json_t *body, json_t **out,
+                          struct act_err *err);
+int act_engine_sub_get(struct act_engine *e, const char *id, json_t **out, struct act_err *err);
+int act_engine_sub_list(struct act_engine *e, const struct act_query *q, json_t **out,
+                        struct act_err *err);
+int act_engine_sub_update(struct act_engine *e, const char *id, const json_t *body, bool merge,
+                          json_t **out, struct act_err *err);
+int act_engine_sub_delete(struct act_engine *e, const char *id, struct act_err *err);
+
+/* ---- events ---- */
+/* Persist `n` canonical events (act_event_normalize output) with their
+ * executions in one transaction, then answer.  replies[i] is set for every
+ * i: {"event_id", "duplicate", "executions": [{"id","action_id",
+ * "subscription_id"}]}.  Returns only after the commit. */
+int act_engine_ingest(struct act_engine *e, json_t *const *events, size_t n, json_t **replies,
+                      struct act_err *err);
+int act_engine_event_get(struct act_engine *e, const char *id, json_t **out, struct act_err *err);
+/* {"matched": [...], "considered": [...]}; stores nothing. */
+int act_engine_explain(struct act_engine *e, const json_t *event, json_t **out,
+                       struct act_err *err);
+
+/* ---- executions ---- */
+int act_engine_exec_list(struct act_engine *e, const struct act_query *q, json_t **out,
+                         struct act_err *err);
+int act_engine_exec_get(struct act_engine *e, const char *id, json_t **out, struct act_err *err);
+/* Cancel a pending/scheduled execution (ACT_ESTATE when already terminal;
+ * a running one is marked cancelled and its result is discarded). */
+int act_engine_exec_cancel(struct act_engine *e, const char *id, json_t **out,
+                           struct act_err *err);
+/* Wait until the execution and its retries reach a final status
+ * (succeeded, dead, cancelled) or timeout; *out is the last attempt. */
+int act_engine_exec_wait(struct act_engine *e, const char *id, int64_t timeout_ms, json_t **out,
+                         struct act_err *err);
+
+/* ---- dead letters ---- */
+int act_engine_dead_list(struct act_engine *e, const struct act_query *q, json_t **out,
+                         struct act_err *err);
+int act_engine_dead_get(struct act_engine *e, const char *id, json_t **out, struct act_err *err);
+/* input NULL: replay with the original input.  *out = {"execution_id"}. */
+int act_engine_dead_replay(struct act_engine *e, const char *id, const json_t *input, json_t **out,
+                           struct act_err *err);
+/* filter: {"action_id"?, "since"?, "until"?}.  *out = {"replayed": N}. */
+int act_engine_dead_replay_bulk(struct act_engine *e, const json_t *filter, json_t **out,
+                                struct act_err *err);
+
+/* ---- service ---- */
+/* Prometheus text exposition, names prefixed actiond_.  Caller frees with act_free. */
+char *act_engine_prometheus(struct act_engine *e);
+
+#endif
