@@ -1,9 +1,11 @@
 /* base: errors, time parsing/formatting, durations, UUIDv7. */
 #include "base/alloc.h"
 #include "base/err.h"
+#include "base/map.h"
 #include "base/time.h"
 #include "tap.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void test_err(void)
@@ -58,8 +60,43 @@ static void test_uuid(void)
     ok(!act_uuid_valid("not-a-uuid"), "garbage is not a uuid");
 }
 
+static void test_map(void)
+{
+    struct act_map m;
+    char key[32];
+    int vals[5000], bad = 0;
+    size_t i = 0, seen = 0;
+    const char *k;
+    void *v;
+
+    act_map_init(&m);
+    for (int j = 0; j < 5000; j++) {
+        vals[j] = j;
+        snprintf(key, sizeof(key), "k%d", j);
+        act_map_put(&m, key, &vals[j]);
+    }
+    for (int j = 0; j < 5000; j += 2) {
+        snprintf(key, sizeof(key), "k%d", j);
+        if (act_map_del(&m, key) != &vals[j])
+            bad++;
+    }
+    for (int j = 0; j < 5000; j++) {
+        snprintf(key, sizeof(key), "k%d", j);
+        v = act_map_get(&m, key);
+        if ((j % 2 == 0 && v) || (j % 2 == 1 && v != &vals[j]))
+            bad++;
+    }
+    is_int(bad, 0, "5000 inserts, 2500 deletes, lookups consistent");
+    while (act_map_next(&m, &i, &k, &v))
+        seen++;
+    is_int(seen, 2500, "iteration sees the live entries once");
+    ok(act_map_put(&m, "k1", NULL) == &vals[1], "replace returns the previous value");
+    act_map_release(&m);
+}
+
 int main(void)
 {
+    test_map();
     test_err();
     test_time();
     test_uuid();

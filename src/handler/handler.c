@@ -1,0 +1,243 @@
+/*
+ * The handler registry: a fixed, ordered table of kinds (noop, echo, command,
+ * native), lookup by name, the top-level validation of an action's `handler`
+ * object, the GET /v1/handlers description, and the small helpers every kind
+ * shares (result release, one-line error messages, compact JSON dumps).
+ *
+ * Invariants: the table is constant data, so every function here is safe from
+ * any thread without locking.  The capability and schema texts of every kind
+ * are valid JSON; act_handler_describe() treats a parse failure as a bug.
+ */
+#include "handler/handler.h"
+#include "base/alloc.h"
+#include "handler/handler_internal.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct act_handler_ops *const registry[] = {
+    &act_handler_noop_ops,
+    &act_handler_echo_ops,
+    &act_handler_command_ops,
+    &act_handler_native_ops,
+    NULL,
+};
+
+const struct act_handler_ops *act_handler_find(const char *kind)
+{
+    if (!kind)
+        return NULL;
+    for (size_t i = 0; registry[i]; i++)
+        if (strcmp(registry[i]->kind, kind) == 0)
+            return registry[i];
+    return NULL;
+}
+
+const struct act_handler_ops *const *act_handler_all(void)
+{
+    return registry;
+}
+
+int act_handler_validate(const json_t *handler, const json_t *config, struct act_err *err)
+{
+    const struct act_handler_ops *ops;
+    const json_t *kind;
+
+    /* Wrong shapes are malformed input (400); a kind we do not know, or a
+     * spec the kind rejects, is well-formed but unprocessable (422). */
+    if (!json_is_object(handler))
+        return act_err_field(err, ACT_EINVAL, "handler", "handler must be an object");
+    kind = json_object_get(handler, "kind");
+    if (!kind)
+        return act_err_field(err, ACT_EINVAL, "handler.kind", "handler kind is required");
+    if (!json_is_string(kind))
+        return act_err_field(err, ACT_EINVAL, "handler.kind", "handler kind must be a string");
+    ops = act_handler_find(json_string_value(kind));
+    if (!ops)
+        return act_err_field(err, ACT_EUNPROC, "handler.kind", "unknown handler kind '%.64s'",
+                             json_string_value(kind));
+    if (config && !json_is_object(config))
+        return act_err_field(err, ACT_EINVAL, "config", "config must be an object");
+    return ops->validate(handler, config, err);
+}
+
+static json_t *parse_static(const char *kind, const char *what, const char *text)
+{
+    json_error_t jerr;
+    json_t *v = json_loads(text, 0, &jerr);
+
+    if (!v)
+        ACT_BUG("handler kind '%s': %s is not JSON: %s", kind, what, jerr.text);
+    return v;
+}
+
+json_t *act_handler_describe(void)
+{
+    json_t *items = json_array();
+
+    for (size_t i = 0; registry[i]; i++) {
+        const struct act_handler_ops *ops = registry[i];
+        json_t *item = json_object();
+
+        json_object_set_new(item, "kind", json_string(ops->kind));
+        json_object_set_new(item, "capabilities",
+                            parse_static(ops->kind, "capabilities", ops->capabilities));
+        json_object_set_new(item, "schema", parse_static(ops->kind, "schema", ops->schema));
+        json_object_set_new(item, "available", json_true());
+        json_array_append_new(items, item);
+    }
+    return json_pack("{s:o}", "items", items);
+}
+
+void act_handler_result_release(struct act_handler_result *res)
+{
+    if (!res)
+        return;
+    json_decref(res->output);
+    res->output = NULL;
+    json_decref(res->error_detail);
+    res->error_detail = NULL;
+}
+
+int act_handler_fail(struct act_handler_result *res, int code, const char *fmt, ...)
+{
+    char tmp[sizeof(res->error)];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof(tmp))
+        n = sizeof(tmp) - 1;
+    act_handler_clean_text(res->error, sizeof(res->error), tmp, (size_t)n, true);
+    return code;
+}
+
+int act_handler_check_members(const json_t *handler, const char *const *allowed,
+                              struct act_err *err)
+{
+    const char *key;
+    const json_t *val;
+
+    json_object_foreach((json_t *)handler, key, val) {
+        bool known = strcmp(key, "kind") == 0;
+
+        for (size_t i = 0; !known && allowed && allowed[i]; i++)
+            known = strcmp(key, allowed[i]) == 0;
+        if (!known) {
+            char field[64];
+
+            snprintf(field, sizeof(field), "handler.%.48s", key);
+            return act_err_field(err, ACT_EUNPROC, field, "unknown member '%.48s' for kind '%s'",
+                                 key, json_string_value(json_object_get(handler, "kind")));
+        }
+        (void)val;
+    }
+    return ACT_OK;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid:
+ * overlong forms, surrogates and code points above U+10FFFF are rejected. */
+static size_t utf8_seq(const unsigned char *s, size_t avail)
+{
+    unsigned char c = s[0];
+    uint32_t cp;
+    size_t n;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
+    if (avail < n)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+size_t act_handler_clean_text(char *dst, size_t cap, const char *src, size_t len, bool one_line)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t i = 0, o = 0;
+
+    while (i < len && o + 1 < cap) {
+        size_t n = utf8_seq(s + i, len - i);
+        bool ctrl = s[i] < 0x20 || s[i] == 0x7F;
+        bool keep = !one_line && (s[i] == '\n' || s[i] == '\t');
+
+        if (ctrl && !keep) {
+            dst[o++] = ' ';
+            i++;
+        } else if (n == 0) {
+            dst[o++] = '?';
+            i++;
+        } else if (o + n < cap) {
+            memcpy(dst + o, s + i, n);
+            o += n;
+            i += n;
+        } else {
+            break;  /* never cut a character in half */
+        }
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+void act_hbuf_add(struct act_hbuf *b, const char *s, size_t n)
+{
+    if (b->cap - b->len < n + 1) {
+        size_t cap = b->cap ? b->cap : 256;
+
+        while (cap - b->len < n + 1)
+            cap *= 2;
+        b->p = act_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static int hbuf_cb(const char *s, size_t n, void *ud)
+{
+    act_hbuf_add(ud, s, n);
+    return 0;
+}
+
+void act_hbuf_json(struct act_hbuf *b, const json_t *v)
+{
+    size_t mark = b->len;
+
+    /* One pass through a callback: json_dumpb would serialize twice to
+     * size the buffer, and json_dumps allocates with jansson's allocator. */
+    if (!v || json_dump_callback(v, hbuf_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+        b->len = mark;
+        act_hbuf_add(b, "null", 4);
+    }
+}
+
+char *act_handler_dump(const json_t *v, size_t *len)
+{
+    struct act_hbuf b = {0};
+
+    act_hbuf_json(&b, v);
+    *len = b.len;
+    return b.p;
+}

@@ -1,0 +1,98 @@
+/*
+ * Shared by the files of src/handler/ only: the ops table of each kind (the
+ * registry in handler.c lists them) and small helpers every kind uses.
+ */
+#ifndef ACT_HANDLER_HANDLER_INTERNAL_H
+#define ACT_HANDLER_HANDLER_INTERNAL_H
+
+#include "handler/handler.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+extern const struct act_handler_ops act_handler_noop_ops;
+extern const struct act_handler_ops act_handler_echo_ops;
+extern const struct act_handler_ops act_handler_command_ops;
+extern const struct act_handler_ops act_handler_native_ops;
+
+/* Check that every member of the handler object is "kind" or one of the
+ * NULL-terminated `allowed` names; an unknown member is ACT_EUNPROC with
+ * field "handler.<member>".  thread: any */
+int act_handler_check_members(const json_t *handler, const char *const *allowed,
+                              struct act_err *err);
+
+/* Copy `len` bytes of `src` into `dst` (size `cap` > 0, always
+ * NUL-terminated) as valid UTF-8: invalid bytes become '?', control
+ * characters become spaces (with !one_line, newline and tab are kept), and a
+ * multi-byte character is never cut in half.  Returns the number of bytes
+ * written (without the NUL).  thread: any */
+size_t act_handler_clean_text(char *dst, size_t cap, const char *src, size_t len, bool one_line);
+
+/* A growable byte buffer for building JSON text; p is NUL-terminated once
+ * anything was added.  Start zeroed, free p with act_free. */
+struct act_hbuf {
+    char *p;
+    size_t len, cap;
+};
+
+/* Append n bytes.  thread: any */
+void act_hbuf_add(struct act_hbuf *b, const char *s, size_t n);
+
+/* Append the compact JSON text of `v` (any value; NULL appends "null"), in
+ * one pass.  thread: any */
+void act_hbuf_json(struct act_hbuf *b, const json_t *v);
+
+/* Compact JSON text of `v` (any value; NULL gives "null"), a new string the
+ * caller frees with act_free; *len receives its length.  thread: any */
+char *act_handler_dump(const json_t *v, size_t *len);
+
+/* ---- subprocess runner (handler_command_proc.c), used by kind `command` ---- */
+
+/* Everything needed to start one process, prepared before fork() so the child
+ * only makes async-signal-safe calls.  All borrowed. */
+struct act_proc_spec {
+    char *const *argv;        /* argv[0] is shown in messages */
+    char *const *envp;        /* the complete environment */
+    char *const *exec_paths;  /* candidate files for argv[0], tried in order */
+    const char *cwd;          /* NULL: inherit */
+    const char *stdin_data;   /* written to the child's stdin, then closed */
+    size_t stdin_len;
+    int64_t timeout_ms;       /* > 0: wall clock limit from start to reap */
+    size_t max_stdout;        /* more stdout than this kills the group */
+    size_t stderr_keep;       /* bytes of stderr tail to keep */
+};
+
+enum act_proc_end {
+    ACT_PROC_EXITED = 0,   /* status: exit code */
+    ACT_PROC_SIGNALED,     /* status: signal number */
+    ACT_PROC_TIMEOUT,      /* deadline passed; the group was killed */
+    ACT_PROC_OVERFLOW,     /* stdout over max_stdout; the group was killed */
+    ACT_PROC_SPAWN_FAILED, /* status: errno; step: "chdir" or "exec" or "setup" */
+};
+
+struct act_proc_outcome {
+    enum act_proc_end end;
+    int status;
+    const char *step;      /* static string, for ACT_PROC_SPAWN_FAILED */
+    char *out;             /* owned: stdout, NUL-terminated */
+    size_t out_len;
+    char *err_tail;        /* owned: the last stderr_keep bytes of stderr, NUL-terminated */
+    size_t err_len;
+};
+
+/* Run a process in its own session with the rlimits, fd hygiene and no_new_privs
+ * of docs/internals/handlers.md, feed it stdin, collect stdout and the stderr
+ * tail until it exits, the deadline passes or stdout overflows, then SIGKILL
+ * its whole process group and reap it.  Returns ACT_OK with *oc filled (release
+ * it with act_proc_outcome_release), or ACT_EIO when pipes or fork fail.
+ * SIGPIPE from writing stdin is blocked and consumed in the calling thread.
+ * The caller must not ignore SIGCHLD nor reap children with waitpid(-1).
+ * thread: any (several at once) */
+int act_proc_run(const struct act_proc_spec *spec, struct act_proc_outcome *oc,
+                 struct act_err *err);
+
+/* Free the buffers of an outcome.  thread: any */
+void act_proc_outcome_release(struct act_proc_outcome *oc);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * Declarations shared by the files of src/match/ and by nothing else.
+ *
+ *   match_pattern.c  pattern compile/match (segments, globs, `re:`)
+ *   match_regex.c    PCRE2 with limits, per-thread match data, literal prefixes
+ *   match_path.c     dotted JSON paths and the value printer used in reasons
+ *   match_cond.c     condition compile; match_cond_eval.c evaluation and reasons
+ *   match_map.c      the open-addressing hash map (sub ids, trie edges)
+ *   match_index.c    the segment trie (design note there); match_lookup.c lookup/explain
+ */
+#ifndef ACT_MATCH_MATCH_INTERNAL_H
+#define ACT_MATCH_MATCH_INTERNAL_H
+
+#include "match/match.h"
+
+#include <stdint.h>
+
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH 8
+#endif
+#include <pcre2.h>
+
+/* ---- patterns ---- */
+
+enum act_seg_kind { ACT_SEG_LIT, ACT_SEG_STAR, ACT_SEG_DSTAR, ACT_SEG_GLOB };
+
+/* One segment of a compiled pattern.  `s` is NUL-terminated and points into
+ * the pattern's own storage. */
+struct act_seg {
+    enum act_seg_kind kind;
+    uint32_t len;
+    const char *s;
+};
+
+/* A compiled pattern.  For a segment pattern, segs[] is the whole pattern
+ * (runs of `**` collapsed into one).  For a `re:` pattern, `re` is set and
+ * segs[] holds only the literal segments every match must start with (see
+ * act_match_re_prefix), which the index uses to place it; n_segs may be 0. */
+struct act_pattern {
+    char *text;        /* as given, owned */
+    pcre2_code *re;    /* `re:` patterns only */
+    struct act_seg *segs;
+    size_t n_segs;
+    size_t n_dstar;    /* number of `**` segments after collapsing */
+    char *store;       /* backing storage for segs[].s */
+};
+
+/* Match one segment glob (`*`, `?`, `[...]`, literal bytes) against a whole
+ * type segment.  `?` and bracket members are whole UTF-8 characters.
+ * The glob must have been validated by the pattern compiler.  thread: any */
+bool act_match_glob(const char *glob, size_t glen, const char *s, size_t slen);
+
+/* ---- PCRE2 ---- */
+
+/* Limits applied to every regex match through a shared pcre2_match_context. */
+#define ACT_MATCH_RE_MATCH_LIMIT 100000u
+#define ACT_MATCH_RE_DEPTH_LIMIT 1000u
+#define ACT_MATCH_RE_HEAP_LIMIT_KIB 4096u
+
+/* Compile `re` (len bytes) as UTF-8 PCRE2.  On failure writes a one-line
+ * message ("missing closing parenthesis at offset 1") into msg and returns
+ * ACT_EINVAL.  thread: any */
+int act_match_re_compile(const char *re, size_t len, pcre2_code **out, char *msg,
+                         size_t msg_len);
+
+/* Run a compiled regex (unanchored search) over s.  Returns 1 on a match,
+ * 0 on no match, ACT_ETOOBIG when a match, depth or heap limit was hit and
+ * ACT_EINVAL for other PCRE2 errors (e.g. invalid UTF-8).  Uses a per-thread
+ * match data block, so no allocation after a thread's first call.
+ * thread: any */
+int act_match_re_exec(const pcre2_code *re, const char *s, size_t len);
+
+/* The literal text every match of `re` must start with, when `re` begins
+ * with `^` and has no top-level alternation; conservative: returns 0 when
+ * unsure.  Writes at most buf_len-1 bytes plus a NUL; returns the length.
+ * thread: any */
+size_t act_match_re_prefix(const char *re, size_t len, char *buf, size_t buf_len);
+
+/* ---- JSON paths and values ---- */
+
+struct act_jpath_seg {
+    const char *key; /* NUL-terminated, inside the path's buffer */
+    size_t len;
+    size_t index;    /* valid when is_index */
+    bool is_index;   /* all digits: also addresses an array element */
+};
+
+/* A dotted path compiled once, resolved many times without allocation. */
+struct act_jpath {
+    char *text;
+    struct act_jpath_seg *segs;
+    size_t n_segs;
+};
+
+/* Compile a dotted path.  Rejects empty paths and empty segments, writing
+ * the reason into msg.  thread: any */
+int act_match_jpath_init(struct act_jpath *p, const char *text, char *msg, size_t msg_len);
+const json_t *act_match_jpath_get(const struct act_jpath *p, const json_t *root);
+void act_match_jpath_release(struct act_jpath *p);
+
+/* Print a JSON value for a reason string: strings in single quotes with
+ * control characters escaped, numbers and literals as JSON, arrays and
+ * objects as compact JSON; truncated with "..." to fit.  Never writes a
+ * newline.  Returns buf.  thread: any */
+char *act_match_fmt_value(const json_t *v, char *buf, size_t len);
+
+/* Cut a trailing incomplete UTF-8 sequence left by a truncating snprintf,
+ * so reasons stay valid UTF-8 for JSON replies.  thread: any */
+void act_match_trim_utf8(char *s);
+
+/* "string", "number", "object", ... for reasons.  thread: any */
+const char *act_match_json_kind(const json_t *v);
+
+/* ---- conditions ---- */
+
+enum act_cond_kind { ACT_COND_ALL, ACT_COND_ANY, ACT_COND_NOT, ACT_COND_LEAF };
+
+enum act_cond_op {
+    ACT_OP_EQ,
+    ACT_OP_NE,
+    ACT_OP_GT,
+    ACT_OP_GTE,
+    ACT_OP_LT,
+    ACT_OP_LTE,
+    ACT_OP_IN,
+    ACT_OP_NIN,
+    ACT_OP_EXISTS,
+    ACT_OP_CONTAINS,
+    ACT_OP_REGEX,
+};
+
+/* Op names indexed by enum act_cond_op. */
+extern const char *const act_cond_op_names[];
+
+/* A compiled condition node.  An ALL node with no kids always holds (that is
+ * what a NULL or JSON null spec compiles to). */
+struct act_cond {
+    enum act_cond_kind kind;
+    struct act_cond **kids; /* ALL/ANY: n_kids >= 1 once compiled; NOT: one */
+    size_t n_kids;
+    /* leaves */
+    enum act_cond_op op;
+    struct act_jpath path;
+    json_t *value;   /* deep copy; NULL for `exists` without a value */
+    bool want;       /* `exists`: true = must be present */
+    pcre2_code *re;  /* `regex` */
+};
+
+/* ---- hash map ----
+ * Open addressing with linear probing and backward-shift deletion.  A key
+ * is (tag, bytes); the bytes are borrowed and must outlive the entry (they
+ * live in the value).  Not thread-safe for writes; reads are reentrant. */
+struct act_mslot {
+    uint64_t hash; /* 0 = empty slot */
+    uintptr_t tag;
+    const char *key;
+    size_t klen;
+    void *val;
+};
+
+struct act_mmap {
+    struct act_mslot *slots;
+    size_t cap; /* power of two, or 0 */
+    size_t n;
+};
+
+/* Hash of key bytes alone; combine with a tag through act_mmap_mix. */
+uint64_t act_mmap_hash_bytes(const char *key, size_t len);
+uint64_t act_mmap_mix(uint64_t key_hash, uintptr_t tag);
+
+void act_mmap_init(struct act_mmap *m);
+void act_mmap_release(struct act_mmap *m);
+/* Look up with a hash from act_mmap_mix(act_mmap_hash_bytes(key), tag). */
+void *act_mmap_get(const struct act_mmap *m, uint64_t hash, uintptr_t tag, const char *key,
+                   size_t klen);
+/* Insert; the key must not be present. */
+void act_mmap_put(struct act_mmap *m, uint64_t hash, uintptr_t tag, const char *key, size_t klen,
+                  void *val);
+/* Remove and return the value, or NULL when absent. */
+void *act_mmap_del(struct act_mmap *m, uint64_t hash, uintptr_t tag, const char *key, size_t klen);
+
+/* ---- the index (design note in match_index.c) ---- */
+
+struct act_msub;
+
+/* Subscriptions reached through one node, in no particular order. */
+struct act_svec {
+    struct act_msub **v;
+    uint32_t n, cap;
+};
+
+/* A pattern checked in full whenever lookup reaches its node: regexes, and
+ * patterns with two or more `**`.  Shared by every sub with the same text. */
+struct act_mresid {
+    struct act_pattern *pat; /* owned */
+    struct act_svec subs;
+};
+
+struct act_mnode {
+    struct act_mnode *parent;
+    enum act_seg_kind edge; /* how parent reaches this node; LIT for the root */
+    uint32_t label_len;
+    uint32_t n_lit;         /* literal children, kept in act_match_index.edges */
+    uint32_t n_globs, n_resid;
+    struct act_mnode *star, *dstar;
+    struct act_mnode **globs;
+    struct act_mresid **resid;
+    struct act_svec term;   /* subs whose pattern ends exactly here */
+    char label[];           /* literal or glob text of the edge from parent */
+};
+
+/* Where one pattern of a sub was filed: node->term, or resid->subs. */
+struct act_mplace {
+    struct act_mnode *node;
+    struct act_mresid *resid;
+};
+
+struct act_msub {
+    char *id;
+    void *ud;
+    int priority;
+    uint64_t seq; /* insertion order; kept by replace */
+    struct act_cond *cond;
+    struct act_mplace *place;
+    size_t n_place;
+};
+
+struct act_match_index {
+    struct act_mnode *root;
+    struct act_mmap subs;  /* id -> struct act_msub */
+    struct act_mmap edges; /* (parent node, segment) -> literal child */
+    uint64_t next_seq;
+    size_t n_nodes;
+};
+
+#endif
