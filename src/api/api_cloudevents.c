@@ -123,8 +123,7 @@ static int add_attr(json_t *ev, const char *hname, const char *hvalue, struct ac
     js = memchr(val, '\0', vlen) ? NULL : json_stringn(val, vlen);
     act_free(val);
     if (!js)
-        return act_err_field(err, ACT_EINVAL, field, "header '%s': value is not UTF-8 text",
-                             hname);
+        return act_err_field(err, ACT_EINVAL, field, "header '%s': value is not UTF-8 text", hname);
     json_object_set_new(ev, name, js);
     return ACT_OK;
 }

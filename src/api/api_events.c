@@ -2,12 +2,13 @@
  * /v1/events (ingest, read) and /v1/match/explain (API.md "Events",
  * "Matching").
  *
- * One request body can take five forms, told apart in this order:
- *   1. binary CloudEvents: a `ce-specversion` header is present; the other
- *      ce-* headers are the attributes and the body is the data (any
+ * One request body can take five forms, told apart in this order (the
+ * CloudEvents HTTP binding: the Content-Type decides before the headers):
+ *   1. Content-Type application/cloudevents-batch+json: a JSON array;
+ *   2. Content-Type application/cloudevents+json: one structured event;
+ *   3. binary CloudEvents: a `ce-specversion` header is present; the other
+ *      ce-* headers are the attributes and the body is the data (any other
  *      Content-Type), see api_cloudevents.c;
- *   2. Content-Type application/cloudevents-batch+json: a JSON array;
- *   3. Content-Type application/cloudevents+json: one structured event;
  *   4. any other JSON: an object with an `events` array and no `type` is a
  *      batch, a top-level array is a batch too, any other object is one
  *      event (plain form {"type", "data", ...} or structured CloudEvents,
@@ -33,9 +34,9 @@
 
 /* A request body read as events. */
 struct ev_input {
-    json_t *doc;           /* owned: the parsed body or the binary-mode event */
-    const json_t *list;    /* batch members (borrowed from doc), or NULL */
-    const json_t *single;  /* the one event (borrowed from doc), or NULL */
+    json_t *doc;          /* owned: the parsed body or the binary-mode event */
+    const json_t *list;   /* batch members (borrowed from doc), or NULL */
+    const json_t *single; /* the one event (borrowed from doc), or NULL */
 };
 
 static int read_binary(struct act_api_req *req, struct act_api_resp *resp, struct ev_input *in)
@@ -99,7 +100,8 @@ static int read_events(struct act_api_req *req, struct act_api_resp *resp, struc
     char mt[128];
 
     memset(in, 0, sizeof(*in));
-    if (act_api_header(req, "ce-specversion"))
+    act_api_media_type(req->content_type, mt, sizeof(mt));
+    if (act_api_header(req, "ce-specversion") && strncmp(mt, "application/cloudevents", 23) != 0)
         return read_binary(req, resp, in);
     if (req->content_type && !act_api_media_is_json(req->content_type)) {
         act_api_reply_problem(resp, 415, NULL, NULL,
@@ -110,7 +112,6 @@ static int read_events(struct act_api_req *req, struct act_api_resp *resp, struc
     }
     if (act_api_body_json(req, resp, false, &in->doc) < 0)
         return ACT_EINVAL;
-    act_api_media_type(req->content_type, mt, sizeof(mt));
     return classify(resp, mt, in);
 }
 
@@ -153,14 +154,15 @@ static void ingest_batch(struct act_api_req *req, struct act_api_resp *resp, con
         return;
     }
     if (n > req->api->max_batch_events) {
-        act_api_reply_problem(resp, 413, NULL, "events", "the batch holds %zu events; the limit is %zu",
-                              n, req->api->max_batch_events);
+        act_api_reply_problem(resp, 413, NULL, "events",
+                              "the batch holds %zu events; the limit is %zu", n,
+                              req->api->max_batch_events);
         return;
     }
-    slots = act_xcalloc(n, sizeof(*slots));   /* per member: its error entry, later its reply */
-    valid = act_xcalloc(n, sizeof(*valid));   /* canonical events handed to the engine */
+    slots = act_xcalloc(n, sizeof(*slots)); /* per member: its error entry, later its reply */
+    valid = act_xcalloc(n, sizeof(*valid)); /* canonical events handed to the engine */
     replies = act_xcalloc(n, sizeof(*replies));
-    where = act_xcalloc(n, sizeof(*where));   /* valid[j] is member where[j] */
+    where = act_xcalloc(n, sizeof(*where)); /* valid[j] is member where[j] */
     for (size_t i = 0; i < n; i++) {
         act_err_clear(&err);
         if (act_event_normalize(json_array_get(list, i), now, &valid[nv], &err) < 0)
@@ -251,4 +253,5 @@ const struct act_api_route act_api_event_routes[] = {
     {"GET", "/v1/events/{id}", on_get, 0},
     {"POST", "/v1/match/explain", on_explain, 0},
 };
-const size_t act_api_n_event_routes = sizeof(act_api_event_routes) / sizeof(act_api_event_routes[0]);
+const size_t act_api_n_event_routes =
+    sizeof(act_api_event_routes) / sizeof(act_api_event_routes[0]);

@@ -54,10 +54,10 @@ enum act_api_route_flags {
 };
 
 struct act_api_route {
-    const char *method;          /* "GET", "POST", ... */
-    const char *pattern;         /* "/v1/actions/{id}/execute"; {name} is one segment */
+    const char *method;  /* "GET", "POST", ... */
+    const char *pattern; /* "/v1/actions/{id}/execute"; {name} is one segment */
     act_api_handler_fn *handler;
-    unsigned flags;              /* enum act_api_route_flags */
+    unsigned flags; /* enum act_api_route_flags */
 };
 
 /* Path parameters captured by the router; values are copies. */
@@ -80,7 +80,7 @@ struct act_api {
     struct act_api_route *routes; /* every resource's table, concatenated */
     size_t n_routes;
     struct act_api_stats *stats;
-    char *openapi;                /* the OpenAPI document served at /openapi.json */
+    char *openapi; /* the OpenAPI document served at /openapi.json */
     size_t openapi_len;
 };
 
@@ -90,24 +90,24 @@ struct act_api_req {
     struct act_engine *engine;
     struct MHD_Connection *conn; /* NULL when driven by a unit test */
     const char *method;
-    const char *path;            /* decoded, without the query string */
+    const char *path; /* decoded, without the query string */
     const struct act_api_route *route;
     struct act_api_params params;
-    const char *body;            /* not NUL-terminated; NULL when empty */
+    const char *body; /* not NUL-terminated; NULL when empty */
     size_t body_len;
-    const char *content_type;    /* NULL when the header is absent */
+    const char *content_type; /* NULL when the header is absent */
 };
 
 /* What a handler answers.  Exactly one of body / text is set (or neither,
  * for 204). */
 struct act_api_resp {
     int status;
-    json_t *body;                /* owned; served as JSON */
-    char *text;                  /* owned (act_free); served as-is */
+    json_t *body; /* owned; served as JSON */
+    char *text;   /* owned (act_free); served as-is */
     size_t text_len;
-    const char *content_type;    /* static string; NULL: application/json */
-    char location[192];          /* Location header when non-empty */
-    char allow[64];              /* Allow header when non-empty */
+    const char *content_type; /* static string; NULL: application/json */
+    char location[192];       /* Location header when non-empty */
+    char allow[64];           /* Allow header when non-empty */
 };
 
 /* ---- router (api_router.c) ---- */
@@ -210,7 +210,7 @@ char *act_api_json_dump(const json_t *v, size_t *len);
 /* ---- CloudEvents binary mode (api_cloudevents.c) ---- */
 
 struct act_api_header {
-    const char *name;            /* any case */
+    const char *name; /* any case */
     const char *value;
 };
 

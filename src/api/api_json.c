@@ -30,7 +30,7 @@ static bool too_deep(const json_t *v, int left)
         size_t i;
         const json_t *x;
 
-        json_array_foreach (v, i, x) {
+        json_array_foreach(v, i, x) {
             if (too_deep(x, left - 1))
                 return true;
         }
@@ -38,7 +38,7 @@ static bool too_deep(const json_t *v, int left)
     }
     const char *k;
     const json_t *x;
-    json_object_foreach ((json_t *)v, k, x) {
+    json_object_foreach((json_t *)v, k, x) {
         if (too_deep(x, left - 1))
             return true;
     }
@@ -51,8 +51,8 @@ int act_api_json_parse(const char *buf, size_t len, bool any, json_t **out, stru
     json_t *v;
 
     *out = NULL;
-    v = json_loadb(buf ? buf : "", buf ? len : 0, JSON_REJECT_DUPLICATES | (any ? JSON_DECODE_ANY : 0),
-                   &je);
+    v = json_loadb(buf ? buf : "", buf ? len : 0,
+                   JSON_REJECT_DUPLICATES | (any ? JSON_DECODE_ANY : 0), &je);
     if (!v)
         return act_err_set(err, ACT_EINVAL, "malformed JSON at line %d column %d: %s", je.line,
                            je.column, je.text);

@@ -80,20 +80,13 @@ const char *act_api_problem_type(int status)
 {
     /* One static string per status: the table is small and fixed. */
     static const char *const uris[] = {
-        ACT_API_PROBLEM_BASE "invalid-input",
-        ACT_API_PROBLEM_BASE "unauthorized",
-        ACT_API_PROBLEM_BASE "forbidden",
-        ACT_API_PROBLEM_BASE "not-found",
-        ACT_API_PROBLEM_BASE "method-not-allowed",
-        ACT_API_PROBLEM_BASE "not-acceptable",
-        ACT_API_PROBLEM_BASE "conflict",
-        ACT_API_PROBLEM_BASE "length-required",
-        ACT_API_PROBLEM_BASE "payload-too-large",
-        ACT_API_PROBLEM_BASE "unsupported-media-type",
-        ACT_API_PROBLEM_BASE "unprocessable",
-        ACT_API_PROBLEM_BASE "rate-limited",
-        ACT_API_PROBLEM_BASE "internal",
-        ACT_API_PROBLEM_BASE "unavailable",
+        ACT_API_PROBLEM_BASE "invalid-input",      ACT_API_PROBLEM_BASE "unauthorized",
+        ACT_API_PROBLEM_BASE "forbidden",          ACT_API_PROBLEM_BASE "not-found",
+        ACT_API_PROBLEM_BASE "method-not-allowed", ACT_API_PROBLEM_BASE "not-acceptable",
+        ACT_API_PROBLEM_BASE "conflict",           ACT_API_PROBLEM_BASE "length-required",
+        ACT_API_PROBLEM_BASE "payload-too-large",  ACT_API_PROBLEM_BASE "unsupported-media-type",
+        ACT_API_PROBLEM_BASE "unprocessable",      ACT_API_PROBLEM_BASE "rate-limited",
+        ACT_API_PROBLEM_BASE "internal",           ACT_API_PROBLEM_BASE "unavailable",
     };
     _Static_assert(sizeof(uris) / sizeof(uris[0]) == sizeof(statuses) / sizeof(statuses[0]),
                    "one type URI per status");

@@ -106,7 +106,7 @@ int act_api_body_input(const struct act_api_req *req, struct act_api_resp *resp,
         return ACT_OK;
     /* Unknown members are refused rather than dropped, so a client that
      * posts the input itself learns about the wrapper. */
-    json_object_foreach (*body, key, v) {
+    json_object_foreach(*body, key, v) {
         if (strcmp(key, "input") != 0) {
             act_api_reply_problem(resp, 400, NULL, key,
                                   "unknown member '%s': the body is {\"input\": {...}}", key);

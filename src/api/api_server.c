@@ -45,16 +45,16 @@
 
 /* Per-request state, owned by libmicrohttpd's *con_cls slot. */
 struct req_state {
-    int64_t t0_us;                   /* monotonic, at the first call */
+    int64_t t0_us; /* monotonic, at the first call */
     enum act_api_route_result match;
     size_t route_idx;
     struct act_api_params params;
     char allow[64];
-    char *body;                      /* act_try_malloc'ed; never over max_body_bytes */
+    char *body; /* act_try_malloc'ed; never over max_body_bytes */
     size_t len, cap;
-    bool too_big;                    /* the body went over the limit: answer 413 */
-    bool oom;                        /* the body could not be stored: answer 503 */
-    bool answered;                   /* a response is queued */
+    bool too_big;  /* the body went over the limit: answer 413 */
+    bool oom;      /* the body could not be stored: answer 503 */
+    bool answered; /* a response is queued */
 };
 
 /* ---- responses ---- */
@@ -195,8 +195,8 @@ static void body_append(struct act_api *api, struct req_state *st, const char *d
 static bool begin(struct act_api *api, struct MHD_Connection *conn, const char *url,
                   const char *method, struct req_state *st)
 {
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
     st->match = act_api_route_find(api->routes, api->n_routes, method, url, &st->route_idx,
                                    &st->params, st->allow, sizeof(st->allow));
@@ -219,8 +219,8 @@ static void dispatch(struct act_api *api, struct MHD_Connection *conn, const cha
                      const char *url, struct req_state *st, struct act_api_resp *resp)
 {
     const struct act_api_route *route = &api->routes[st->route_idx];
-    const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                    MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ctype =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     struct act_api_req req;
 
     if ((route->flags & ACT_API_ROUTE_JSON) && ctype && !act_api_media_is_json(ctype)) {
@@ -246,8 +246,8 @@ static void dispatch(struct act_api *api, struct MHD_Connection *conn, const cha
     }
 }
 
-static enum MHD_Result respond(struct act_api *api, struct MHD_Connection *conn,
-                               const char *method, const char *url, struct req_state *st)
+static enum MHD_Result respond(struct act_api *api, struct MHD_Connection *conn, const char *method,
+                               const char *url, struct req_state *st)
 {
     struct act_api_resp resp;
 
@@ -434,10 +434,10 @@ int act_api_start(struct act_engine *e, const struct act_api_conf *conf, struct 
     api->daemon = MHD_start_daemon(
         flags, (uint16_t)api->port, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, api, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)api->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)api->connection_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)api->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        120u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_SOCK_ADDR,
+        (const struct sockaddr *)&ss, MHD_OPTION_END);
     if (!api->daemon) {
         rc = act_err_field(err, ACT_EIO, "listen", "cannot listen on %s:%d: %s", api->host,
                            api->port, errno ? strerror(errno) : "libmicrohttpd refused to start");

@@ -74,10 +74,8 @@ static void on_handlers(struct act_api_req *req, struct act_api_resp *resp)
 }
 
 const struct act_api_route act_api_service_routes[] = {
-    {"GET", "/livez", on_livez, 0},
-    {"GET", "/readyz", on_readyz, 0},
-    {"GET", "/metrics", on_metrics, 0},
-    {"GET", "/openapi.json", on_openapi, 0},
+    {"GET", "/livez", on_livez, 0},          {"GET", "/readyz", on_readyz, 0},
+    {"GET", "/metrics", on_metrics, 0},      {"GET", "/openapi.json", on_openapi, 0},
     {"GET", "/v1/handlers", on_handlers, 0},
 };
 const size_t act_api_n_service_routes =

@@ -26,8 +26,8 @@ static const int codes[] = {200, 201, 202, 204, 400, 401, 403, 404, 405,
 #define N_CODES (sizeof(codes) / sizeof(codes[0]) + 1) /* the last slot: "other" */
 
 /* Upper bounds in microseconds; +Inf is the total count. */
-static const int64_t bounds_us[] = {250,    500,    1000,    2500,    5000,    10000,   25000,
-                                    50000,  100000, 250000,  500000,  1000000, 2500000, 10000000};
+static const int64_t bounds_us[] = {250,   500,    1000,   2500,   5000,    10000,   25000,
+                                    50000, 100000, 250000, 500000, 1000000, 2500000, 10000000};
 #define N_BUCKETS (sizeof(bounds_us) / sizeof(bounds_us[0]))
 
 struct route_slot {
@@ -40,7 +40,7 @@ struct route_slot {
 struct act_api_stats {
     const struct act_api_route *routes;
     size_t n_routes;
-    struct route_slot *slots;    /* n_routes + 1; the last one is "unmatched" */
+    struct route_slot *slots; /* n_routes + 1; the last one is "unmatched" */
 };
 
 struct act_api_stats *act_api_stats_new(const struct act_api_route *routes, size_t n_routes)
@@ -134,8 +134,7 @@ static void tb_printf(struct text_buf *tb, const char *fmt, ...)
 static void labels(const struct act_api_stats *s, size_t i, char *out, size_t len)
 {
     if (i < s->n_routes)
-        snprintf(out, len, "method=\"%s\",route=\"%s\"", s->routes[i].method,
-                 s->routes[i].pattern);
+        snprintf(out, len, "method=\"%s\",route=\"%s\"", s->routes[i].method, s->routes[i].pattern);
     else
         snprintf(out, len, "method=\"\",route=\"unmatched\"");
 }

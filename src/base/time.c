@@ -178,11 +178,16 @@ static uint32_t uuid_counter;
 
 void act_uuid_v7(char out[ACT_UUID_LEN + 1])
 {
+    static const char hex[] = "0123456789abcdef";
     unsigned char b[16];
     uint64_t ms = (uint64_t)(act_time_now_us() / 1000);
+    uint64_t r1 = act_rand64(), r2 = act_rand64();
     uint32_t ctr;
+    size_t o = 0;
 
-    act_random_bytes(b, sizeof(b));
+    /* Ids must be unique, not secret: the per-thread generator (seeded from
+     * getrandom) gives the 62 random bits without a syscall per id. */
+    memcpy(b + 8, &r1, 8);
     pthread_mutex_lock(&uuid_lock);
     if (ms <= uuid_last_ms) {
         ms = uuid_last_ms;
@@ -192,7 +197,7 @@ void act_uuid_v7(char out[ACT_UUID_LEN + 1])
         }
     } else {
         uuid_last_ms = ms;
-        uuid_counter = (uint32_t)(b[6] & 0x07) << 8 | b[7]; /* leave headroom */
+        uuid_counter = (uint32_t)(r2 & 0x7ff); /* leave headroom */
     }
     ctr = uuid_counter;
     pthread_mutex_unlock(&uuid_lock);
@@ -202,10 +207,13 @@ void act_uuid_v7(char out[ACT_UUID_LEN + 1])
     b[6] = (unsigned char)(0x70 | ((ctr >> 8) & 0x0f));
     b[7] = (unsigned char)(ctr & 0xff);
     b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
-    snprintf(out, ACT_UUID_LEN + 1,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = '\0';
 }
 
 bool act_uuid_valid(const char *s)

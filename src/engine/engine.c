@@ -66,7 +66,10 @@ int act_engine_open(const struct act_engine_conf *conf, struct act_engine **out,
     e->conf = *conf;
     conf_defaults(&e->conf);
     e->n_workers = e->conf.workers;
-    e->max_inflight = (size_t)e->n_workers * 64 > 256 ? (size_t)e->n_workers * 64 : 256;
+    /* Claimed executions queued for the workers: deep enough that fast
+     * handlers never wait for a commit cycle, bounded so slow ones do not
+     * hoard work.  Each counts against its action's max_concurrent. */
+    e->max_inflight = (size_t)e->n_workers * 256 > 1024 ? (size_t)e->n_workers * 256 : 1024;
     e->delayed.by_due = true;
     pthread_rwlock_init(&e->cat_lock, NULL);
     pthread_mutex_init(&e->wlock, NULL);
@@ -203,6 +206,28 @@ static void match_locked(struct act_engine *e, struct ingest_event *ev,
     }
 }
 
+/* The 202 body of one event, built after the commit. */
+static json_t *ingest_reply(struct ingest_event *ev)
+{
+    json_t *execs;
+
+    if (ev->duplicate) {
+        execs = ev->dup_execs ? ev->dup_execs : json_array();
+        ev->dup_execs = NULL;
+    } else {
+        execs = json_array();
+        for (size_t j = 0; j < ev->n_hits; j++) {
+            const struct ingest_hit *h = &ev->hits[j];
+            if (h->exec_id[0])
+                json_array_append_new(execs, json_pack("{s:s, s:s, s:s}", "id", h->exec_id,
+                                                       "action_id", h->action->id,
+                                                       "subscription_id", h->sub_id));
+        }
+    }
+    return json_pack("{s:s, s:b, s:o}", "event_id", ev->event_id, "duplicate", ev->duplicate,
+                     "executions", execs);
+}
+
 int act_engine_ingest(struct act_engine *e, json_t *const *events, size_t n, json_t **replies,
                       struct act_err *err)
 {
@@ -219,11 +244,13 @@ int act_engine_ingest(struct act_engine *e, json_t *const *events, size_t n, jso
     if (n == 0)
         return ACT_OK;
     evs = act_xcalloc(n, sizeof(*evs));
-    pthread_rwlock_rdlock(&e->cat_lock);
     for (size_t i = 0; i < n; i++) {
         evs[i].event = json_incref(events[i]);
-        match_locked(e, &evs[i], &hits);
+        evs[i].text = json_dumps(events[i], JSON_COMPACT);
     }
+    pthread_rwlock_rdlock(&e->cat_lock);
+    for (size_t i = 0; i < n; i++)
+        match_locked(e, &evs[i], &hits);
     pthread_rwlock_unlock(&e->cat_lock);
     act_match_hits_release(&hits);
 
@@ -233,12 +260,13 @@ int act_engine_ingest(struct act_engine *e, json_t *const *events, size_t n, jso
     op.u.ingest.n = n;
     rc = act_engine_submit(e, &op, err);
     for (size_t i = 0; i < n; i++) {
-        replies[i] = rc == ACT_OK ? evs[i].reply : NULL;
-        if (rc < 0)
-            json_decref(evs[i].reply);
+        if (rc == ACT_OK)
+            replies[i] = ingest_reply(&evs[i]);
+        json_decref(evs[i].dup_execs);
         for (size_t j = 0; j < evs[i].n_hits; j++)
             act_action_rt_unref(evs[i].hits[j].action);
         act_free(evs[i].hits);
+        act_free(evs[i].text);
         json_decref(evs[i].event);
     }
     act_free(evs);

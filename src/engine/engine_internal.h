@@ -87,13 +87,20 @@ struct ingest_hit {
     struct action_rt *action;         /* ref */
     char sub_id[ACT_UUID_LEN + 1];
     int priority;
+    char exec_id[ACT_UUID_LEN + 1];   /* set by the writer; "" when not created */
 };
 
+/* One event of an ingest op.  The caller prepares event, text and hits; the
+ * writer fills event_id, duplicate and the hits' exec ids, and the caller
+ * builds the JSON reply after the commit (off the writer thread). */
 struct ingest_event {
     json_t *event;                    /* canonical event, ref */
+    char *text;                       /* event serialised, owned */
     struct ingest_hit *hits;
     size_t n_hits;
-    json_t *reply;                    /* set by the writer */
+    char event_id[ACT_UUID_LEN + 1];
+    bool duplicate;
+    json_t *dup_execs;                /* duplicate: the first delivery's executions */
 };
 
 struct act_engine;
@@ -137,7 +144,8 @@ struct item {
     int64_t queued_at;
     enum item_state state;
     size_t heap_idx;
-    struct item *next;                /* blocked list / worker queue link */
+    struct item *next;                /* blocked list / claimed list / worker queue link */
+    struct item *ilink;               /* an ingest op's own list */
     struct item *run_prev, *run_next; /* running list (lease reaper) */
     /* filled by the worker */
     atomic_llong started_us;          /* wall clock; 0 until the handler starts */
@@ -182,6 +190,7 @@ struct act_engine {
     struct heap ready, delayed;
     struct act_map items;             /* exec id -> struct item * (not final) */
     struct item *running_head;
+    struct item *claimed_head, *claimed_tail; /* claimed at creation, not yet started */
     uint64_t seq;
     size_t inflight;                  /* items claimed and not yet completed */
     size_t max_inflight;
@@ -225,6 +234,13 @@ void act_item_free(struct item *it);
 void act_sched_add(struct act_engine *e, struct item *it);
 /* Put an item in the delayed heap until due_us. */
 void act_sched_delay(struct act_engine *e, struct item *it, int64_t due_us);
+/* Claim a just-created item when it may run at once (nothing of equal or
+ * higher priority waits, flow control allows): memory only, the caller
+ * inserts the row as running with it->token.  act_sched_unclaim_new undoes
+ * it when that insert fails. */
+bool act_sched_claim_new(struct act_engine *e, struct item *it, int64_t now);
+void act_sched_unclaim_new(struct act_engine *e, struct item *it);
+int64_t act_sched_lease_deadline(struct act_engine *e, const struct item *it, int64_t now);
 /* Move due delayed items to ready; claim what may run now, in the open
  * transaction; the claimed items are appended to *start. */
 int act_sched_dispatch(struct act_engine *e, int64_t now, struct item **start,

@@ -254,24 +254,76 @@ static bool refresh_action(struct act_engine *e, struct item *it)
     return true;
 }
 
-static int claim(struct act_engine *e, struct item *it, int64_t now, struct act_err *err)
+int64_t act_sched_lease_deadline(struct act_engine *e, const struct item *it, int64_t now)
 {
-    const struct act_action_spec *sp = &it->action->spec;
     /* The store deadline also covers time queued for a worker. */
-    int64_t deadline = now + (sp->timeout_ms + e->conf.lease_grace_ms) * 1000 + 60 * 1000000LL;
-    int rc;
+    return now + (it->action->spec.timeout_ms + e->conf.lease_grace_ms) * 1000 + 60 * 1000000LL;
+}
 
+/* The in-memory half of a claim. */
+static void claim_mem(struct act_engine *e, struct item *it)
+{
     it->token = act_engine_new_token();
-    rc = e->store->ops->exec_claim(e->store, it->id, it->token, deadline, now, err);
-    if (rc < 0)
-        return rc;
     it->state = ITEM_RUNNING;
     atomic_store(&it->started_us, 0);
     it->action->flow->running++;
     atomic_fetch_add(&e->g_running, 1);
     e->inflight++;
     running_link(e, it);
+}
+
+static int claim(struct act_engine *e, struct item *it, int64_t now, struct act_err *err)
+{
+    int64_t token = act_engine_new_token();
+    int rc = e->store->ops->exec_claim(e->store, it->id, token,
+                                       act_sched_lease_deadline(e, it, now), now, err);
+    if (rc < 0)
+        return rc;
+    claim_mem(e, it);
+    it->token = token;
     return ACT_OK;
+}
+
+bool act_sched_claim_new(struct act_engine *e, struct item *it, int64_t now)
+{
+    const struct item *top = act_heap_peek(&e->ready);
+    struct flow *f = it->action->flow;
+
+    if (e->inflight >= e->max_inflight || (top && top->priority >= it->priority))
+        return false;
+    if (it->action->spec.max_concurrent && f->running >= it->action->spec.max_concurrent)
+        return false;
+    if (take_token(f, &it->action->spec, now) > 0)
+        return false;
+    claim_mem(e, it);
+    it->next = NULL;
+    if (e->claimed_tail)
+        e->claimed_tail->next = it;
+    else
+        e->claimed_head = it;
+    e->claimed_tail = it;
+    return true;
+}
+
+void act_sched_unclaim_new(struct act_engine *e, struct item *it)
+{
+    struct item **pp = &e->claimed_head, *prev = NULL;
+
+    while (*pp && *pp != it) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (*pp) {
+        *pp = it->next;
+        if (e->claimed_tail == it)
+            e->claimed_tail = prev;
+    }
+    it->next = NULL;
+    running_unlink(e, it);
+    it->action->flow->running--;
+    atomic_fetch_sub(&e->g_running, 1);
+    e->inflight--;
+    it->state = ITEM_READY;
 }
 
 static void drop(struct act_engine *e, struct item *it)
@@ -283,8 +335,12 @@ static void drop(struct act_engine *e, struct item *it)
 int act_sched_dispatch(struct act_engine *e, int64_t now, struct item **start,
                        struct act_err *err)
 {
-    struct item *it, *tail = NULL;
+    struct item *it, *tail = e->claimed_tail;
     int rc;
+
+    /* Executions claimed as they were created go first. */
+    *start = e->claimed_head;
+    e->claimed_head = e->claimed_tail = NULL;
 
     while ((it = act_heap_peek(&e->delayed)) && it->due_us <= now) {
         act_heap_pop(&e->delayed);
@@ -423,12 +479,11 @@ static int finish_attempt(struct act_engine *e, struct item *it, bool ok, const 
     f.id = it->id;
     f.lease_token = it->token;
     f.status = ok ? ACT_EXEC_SUCCEEDED : retry ? ACT_EXEC_FAILED : ACT_EXEC_DEAD;
-    if (ok)
-        out = json_dumps(it->res.output ? it->res.output : json_null(),
-                         JSON_COMPACT | JSON_ENCODE_ANY);
+    if (ok && it->res.output && !json_is_null(it->res.output))
+        out = json_dumps(it->res.output, JSON_COMPACT | JSON_ENCODE_ANY);
     if (it->res.error_detail)
         detail = json_dumps(it->res.error_detail, JSON_COMPACT | JSON_ENCODE_ANY);
-    f.output = out;
+    f.output = out ? out : ok ? "null" : NULL;
     f.error = ok ? NULL : error;
     f.error_detail = detail;
     f.started_at = started;

@@ -79,10 +79,14 @@ int act_engine_run_fn(struct act_engine *e, op_fn *fn, op_after_fn *after, void 
 
 /* ---- ingest ---- */
 
-static void free_items(struct item *list)
+/* Undo the items of a failed ingest op, linked through `ilink` (`next`
+ * already links claimed items for the workers). */
+static void free_items(struct act_engine *e, struct item *list)
 {
     while (list) {
-        struct item *next = list->next;
+        struct item *next = list->ilink;
+        if (list->state == ITEM_RUNNING)
+            act_sched_unclaim_new(e, list);
         act_item_free(list);
         list = next;
     }
@@ -91,53 +95,60 @@ static void free_items(struct item *list)
 static int ingest_one(struct act_engine *e, struct ingest_event *ev, int64_t now,
                       struct item **items, struct act_err *err)
 {
-    char id[ACT_UUID_LEN + 1], dup_id[40];
-    json_t *dup_execs = NULL, *execs;
+    char dup_id[40];
     int rc;
 
-    act_uuid_v7(id);
-    rc = e->store->ops->event_insert(e->store, id, ev->event, now, dup_id, &dup_execs, err);
+    act_uuid_v7(ev->event_id);
+    rc = e->store->ops->event_insert(e->store, ev->event_id, ev->event, ev->text, now, dup_id,
+                                     &ev->dup_execs, err);
     if (rc == ACT_ECONFLICT) {
-        ev->reply = json_pack("{s:s, s:b, s:o}", "event_id", dup_id, "duplicate", 1,
-                              "executions", dup_execs ? dup_execs : json_array());
+        memcpy(ev->event_id, dup_id, sizeof(ev->event_id) - 1);
+        ev->event_id[sizeof(ev->event_id) - 1] = 0;
+        ev->duplicate = true;
         atomic_fetch_add(&e->n_duplicates, 1);
         return ACT_OK;
     }
     if (rc < 0)
         return rc;
-    execs = json_array();
     for (size_t i = 0; i < ev->n_hits; i++) {
         struct ingest_hit *h = &ev->hits[i];
         struct act_exec_rec x = {0};
         struct item *it;
 
+        h->exec_id[0] = '\0';
         if (h->action->deleted)
             continue;
         it = act_item_new(e, h->action);
-        memcpy(it->event_id, id, sizeof(it->event_id));
+        memcpy(it->event_id, ev->event_id, sizeof(it->event_id));
         memcpy(it->sub_id, h->sub_id, sizeof(it->sub_id));
         it->event = json_incref(ev->event);
         it->priority = h->action->spec.priority + h->priority;
         it->queued_at = now;
         x.id = it->id;
         x.action_id = h->action->id;
-        x.event_id = id;
+        x.event_id = ev->event_id;
         x.subscription_id = h->sub_id;
         x.status = ACT_EXEC_PENDING;
         x.attempt = 1;
         x.priority = it->priority;
         x.queued_at = now;
+        if (!e->stopping && act_sched_claim_new(e, it, now)) {
+            /* Runs right after this commit: write it as running already. */
+            x.status = ACT_EXEC_RUNNING;
+            x.lease_token = it->token;
+            x.lease_deadline = act_sched_lease_deadline(e, it, now);
+            x.started_at = now;
+        }
         if ((rc = e->store->ops->exec_insert(e->store, &x, err)) < 0) {
+            if (it->state == ITEM_RUNNING)
+                act_sched_unclaim_new(e, it);
             act_item_free(it);
-            json_decref(execs);
             return rc;
         }
-        it->next = *items;
+        memcpy(h->exec_id, it->id, sizeof(h->exec_id));
+        it->ilink = *items;
         *items = it;
-        json_array_append_new(execs, json_pack("{s:s, s:s, s:s}", "id", it->id, "action_id",
-                                               h->action->id, "subscription_id", h->sub_id));
     }
-    ev->reply = json_pack("{s:s, s:b, s:o}", "event_id", id, "duplicate", 0, "executions", execs);
     return ACT_OK;
 }
 
@@ -150,26 +161,29 @@ static int apply_ingest(struct act_engine *e, struct op *op, struct act_err *err
     for (size_t i = 0; i < op->u.ingest.n; i++) {
         if ((rc = ingest_one(e, &op->u.ingest.evs[i], now, &items, err)) < 0) {
             for (size_t j = 0; j <= i; j++) {
-                json_decref(op->u.ingest.evs[j].reply);
-                op->u.ingest.evs[j].reply = NULL;
+                json_decref(op->u.ingest.evs[j].dup_execs);
+                op->u.ingest.evs[j].dup_execs = NULL;
             }
-            free_items(items);
+            free_items(e, items);
             return rc;
         }
     }
     /* items was built newest first: restore creation order for FIFO. */
     while (items) {
-        struct item *next = items->next;
-        items->next = rev;
+        struct item *next = items->ilink;
+        items->ilink = rev;
         rev = items;
         items = next;
     }
     while (rev) {
-        struct item *next = rev->next;
-        rev->next = NULL;
+        struct item *next = rev->ilink;
+        rev->ilink = NULL;
         atomic_fetch_add(&rev->action->flow->n_created, 1);
         atomic_fetch_add(&e->n_exec_created, 1);
-        act_sched_add(e, rev);
+        if (rev->state == ITEM_RUNNING) /* claimed at creation: starts after commit */
+            act_map_put(&e->items, rev->id, rev);
+        else
+            act_sched_add(e, rev);
         rev = next;
     }
     atomic_fetch_add(&e->n_events, (long)op->u.ingest.n);
@@ -182,14 +196,15 @@ static void apply_op(struct act_engine *e, struct op *op)
 {
     struct act_store *st = e->store;
 
-    act_err_clear(&op->err);
     if (op->kind == OP_COMPLETE) {
-        /* No savepoint: a completion writes nothing that can fail alone. */
-        op->rc = act_sched_complete(e, op->u.complete, &op->err);
-        if (op->rc < 0)
-            act_log_error("recording a completion failed: %s", op->err.msg);
+        /* No savepoint: a completion writes nothing that can fail alone.
+         * The op lives inside the item, which this call frees: only locals. */
+        struct act_err err = {0};
+        if (act_sched_complete(e, op->u.complete, &err) < 0)
+            act_log_error("recording a completion failed: %s", err.msg);
         return;
     }
+    act_err_clear(&op->err);
     if (st->ops->savepoint(st) < 0) {
         op->rc = act_err_set(&op->err, ACT_EIO, "store: savepoint failed");
         return;
@@ -204,21 +219,19 @@ static void apply_op(struct act_engine *e, struct op *op)
         st->ops->release(st);
 }
 
-static void finish_batch(struct act_engine *e, struct op *batch, bool committed)
+/* Answer the waiters of a batch.  `waiters` holds the ops someone waits
+ * for (never COMPLETE ops: those live in items freed while applying). */
+static void finish_batch(struct act_engine *e, struct op *waiters, bool committed,
+                         bool any_complete)
 {
-    bool any_complete = false;
     struct op *op, *next;
 
-    for (op = batch; op; op = op->next)
+    for (op = waiters; op; op = op->next)
         if (committed && op->kind == OP_FN && op->rc == ACT_OK && op->u.fn.after)
             op->u.fn.after(e, op->u.fn.arg);
     pthread_mutex_lock(&e->wlock);
-    for (op = batch; op; op = next) {
-        next = op->next; /* a COMPLETE op's memory may be freed by now: read first */
-        if (op->kind == OP_COMPLETE) {
-            any_complete = true;
-            continue;
-        }
+    for (op = waiters; op; op = next) {
+        next = op->next; /* the waiter may return as soon as done is set */
         if (!committed && op->rc == ACT_OK)
             op->rc = act_err_set(&op->err, ACT_EIO, "store: commit failed");
         op->done = true;
@@ -244,18 +257,26 @@ static void process_batch(struct act_engine *e, struct op *batch, bool stopping)
     struct item *start = NULL;
     int64_t now = act_time_now_us(), mono = act_time_mono_us();
     bool reap = mono - e->last_reap_mono >= REAP_INTERVAL_US && e->running_head;
+    bool any_complete = false;
     size_t n_ops = 0;
-    struct op *op, *next;
+    struct op *op, *next, *waiters = NULL, **wtail = &waiters;
 
     if (!batch && !reap && (stopping || !dispatch_possible(e, now)))
         return;
     if (st->ops->begin(st, &err) < 0)
         goto broken;
     for (op = batch; op; op = next) {
-        next = op->next; /* apply may free a COMPLETE op's item */
+        next = op->next; /* read first: applying a COMPLETE op frees it */
+        if (op->kind == OP_COMPLETE) {
+            any_complete = true;
+        } else {
+            *wtail = op;
+            wtail = &op->next;
+        }
         apply_op(e, op);
         n_ops++;
     }
+    *wtail = NULL;
     if (reap) {
         e->last_reap_mono = mono;
         if (act_sched_reap(e, now, &err) < 0)
@@ -267,7 +288,7 @@ static void process_batch(struct act_engine *e, struct op *batch, bool stopping)
         goto broken;
     atomic_fetch_add(&e->n_batches, 1);
     atomic_fetch_add(&e->n_batch_ops, (long)n_ops);
-    finish_batch(e, batch, true);
+    finish_batch(e, waiters, true, any_complete);
     act_workers_push(e, start);
     return;
 broken:
@@ -276,7 +297,16 @@ broken:
     pthread_mutex_lock(&e->wlock);
     e->broken = true;
     pthread_mutex_unlock(&e->wlock);
-    finish_batch(e, batch, false);
+    if (!waiters) /* begin failed: nothing applied yet */
+        for (op = batch; op; op = next) {
+            next = op->next;
+            if (op->kind != OP_COMPLETE) {
+                *wtail = op;
+                wtail = &op->next;
+            }
+        }
+    *wtail = NULL;
+    finish_batch(e, waiters, false, false);
 }
 
 static void wait_for_work(struct act_engine *e, int64_t now)
@@ -316,7 +346,18 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&e->wlock);
 
         if (e->broken) {
-            finish_batch(e, batch, false);
+            struct op *w = NULL, **wt = &w, *next;
+            for (struct op *op = batch; op; op = next) {
+                next = op->next;
+                if (op->kind == OP_COMPLETE) {
+                    act_item_free(op->u.complete); /* unrecorded: recovered at restart */
+                } else {
+                    *wt = op;
+                    wt = &op->next;
+                }
+            }
+            *wt = NULL;
+            finish_batch(e, w, false, false);
             if (stopping)
                 break;
             continue;

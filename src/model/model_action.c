@@ -31,10 +31,9 @@
 #define TIMEOUT_DEFAULT_MS 30000
 
 static const char *const action_members[] = {
-    "name",         "action_type",  "category",   "description",    "handler",
-    "config",       "required_fields", "optional_fields", "input_schema", "retry_policy",
-    "timeout_ms",   "priority",     "max_concurrent", "rate_limit", "enabled",
-    NULL,
+    "name", "action_type", "category", "description", "handler", "config", "required_fields",
+    "optional_fields", "input_schema", "retry_policy", "timeout_ms", "priority",
+    "max_concurrent", "rate_limit", "enabled", NULL,
 };
 static const char *const server_members[] = {"id", "created_at", "updated_at", "health", "tenant",
                                              NULL};
@@ -56,7 +55,8 @@ static int check_body_members(const json_t *body, struct act_err *err)
     if (act_model_check_members(body, NULL, action_members, server_members, err) < 0)
         return ACT_EINVAL;
     v = json_object_get(body, "retry_policy");
-    if (json_is_object(v) && act_model_check_members(v, "retry_policy", retry_members, NULL, err) < 0)
+    if (json_is_object(v) &&
+        act_model_check_members(v, "retry_policy", retry_members, NULL, err) < 0)
         return ACT_EINVAL;
     v = json_object_get(body, "rate_limit");
     if (json_is_object(v) && act_model_check_members(v, "rate_limit", rate_members, NULL, err) < 0)

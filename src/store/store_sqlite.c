@@ -39,19 +39,18 @@ static const char *const schema_sql =
     "CREATE INDEX IF NOT EXISTS subs_action ON subscriptions(action_id);"
     "CREATE TABLE IF NOT EXISTS events(id TEXT PRIMARY KEY, tenant TEXT NOT NULL,"
     " source TEXT NOT NULL, ce_id TEXT NOT NULL, type TEXT NOT NULL, doc TEXT NOT NULL,"
-    " received_at INTEGER NOT NULL, UNIQUE(tenant, source, ce_id));"
+    " received_at INTEGER NOT NULL, UNIQUE(tenant, source, ce_id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS executions(id TEXT PRIMARY KEY, tenant TEXT NOT NULL,"
     " action_id TEXT NOT NULL, event_id TEXT, subscription_id TEXT, parent_id TEXT,"
     " workflow_run_id TEXT, flow_execution_id TEXT, status INTEGER NOT NULL,"
     " attempt INTEGER NOT NULL, priority INTEGER NOT NULL, input TEXT, output TEXT,"
     " error TEXT, error_detail TEXT, queued_at INTEGER NOT NULL, started_at INTEGER,"
     " finished_at INTEGER, next_attempt_at INTEGER, lease_token INTEGER,"
-    " lease_deadline INTEGER);"
+    " lease_deadline INTEGER) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS execs_action ON executions(action_id, id);"
     "CREATE INDEX IF NOT EXISTS execs_event ON executions(event_id) WHERE event_id IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS execs_parent ON executions(parent_id)"
     " WHERE parent_id IS NOT NULL;"
-    "CREATE INDEX IF NOT EXISTS execs_active ON executions(status) WHERE status < 3;"
     "CREATE INDEX IF NOT EXISTS execs_flow ON executions(flow_execution_id)"
     " WHERE flow_execution_id IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS dead_letters(execution_id TEXT PRIMARY KEY,"
@@ -250,15 +249,15 @@ static int s_sub_delete(struct act_store *st, const char *id, struct act_err *er
     return delete_by_id(S(st), W_SUB_DELETE, id, err);
 }
 
-static int s_event_insert(struct act_store *st, const char *id, const json_t *ev, int64_t now,
-                          char dup_id[40], json_t **dup_execs, struct act_err *err)
+static int s_event_insert(struct act_store *st, const char *id, const json_t *ev,
+                          const char *text, int64_t now, char dup_id[40], json_t **dup_execs,
+                          struct act_err *err)
 {
     struct sqlite_store *s = S(st);
     sqlite3_stmt *q = s->w[W_EVENT_INSERT];
     const char *source = json_string_value(json_object_get(ev, "source"));
     const char *ce_id = json_string_value(json_object_get(ev, "id"));
     const char *type = json_string_value(json_object_get(ev, "type"));
-    char *text = json_dumps(ev, JSON_COMPACT);
     int rc;
 
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
@@ -269,7 +268,6 @@ static int s_event_insert(struct act_store *st, const char *id, const json_t *ev
     sqlite3_bind_text(q, 6, text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 7, now);
     rc = wstep(s, W_EVENT_INSERT);
-    act_free(text);
     if (rc != SQLITE_DONE)
         return act_sqlite_fail(s->wdb, err, "insert event");
     if (sqlite3_changes(s->wdb) == 1)

@@ -49,11 +49,14 @@ static void test_json_body(void)
 static void test_text_and_binary(void)
 {
     const struct act_api_header text[] = {
-        {"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"},
+        {"ce-specversion", "1.0"},      {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"},
         {"content-type", "text/plain"},
     };
     const struct act_api_header none[] = {
-        {"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"},
+        {"ce-specversion", "1.0"},
+        {"ce-id", "1"},
+        {"ce-source", "s"},
+        {"ce-type", "t"},
     };
     struct act_err err = {0};
     json_t *ev = NULL;
@@ -122,19 +125,24 @@ static void test_percent(void)
 static void test_errors(void)
 {
     const struct act_api_header dup[] = {
-        {"ce-specversion", "1.0"}, {"ce-id", "1"}, {"CE-ID", "2"},
+        {"ce-specversion", "1.0"},
+        {"ce-id", "1"},
+        {"CE-ID", "2"},
     };
     const struct act_api_header reserved[] = {
-        {"ce-specversion", "1.0"}, {"ce-datacontenttype", "text/plain"},
+        {"ce-specversion", "1.0"},
+        {"ce-datacontenttype", "text/plain"},
     };
     const struct act_api_header badname[] = {
-        {"ce-specversion", "1.0"}, {"ce-my_ext", "x"},
+        {"ce-specversion", "1.0"},
+        {"ce-my_ext", "x"},
     };
     const struct act_api_header empty[] = {
         {"ce-", "x"},
     };
     const struct act_api_header json[] = {
-        {"ce-specversion", "1.0"}, {"content-type", "application/cloudevents+json"},
+        {"ce-specversion", "1.0"},
+        {"content-type", "application/cloudevents+json"},
     };
     struct act_err err = {0};
     json_t *ev = NULL;

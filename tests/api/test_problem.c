@@ -22,8 +22,7 @@ static void test_mapping(void)
 
     is_str(act_api_problem_type(400), "https://actiond.dev/problems/invalid-input", "400 type");
     is_str(act_api_problem_type(404), "https://actiond.dev/problems/not-found", "404 type");
-    is_str(act_api_problem_type(413), "https://actiond.dev/problems/payload-too-large",
-           "413 type");
+    is_str(act_api_problem_type(413), "https://actiond.dev/problems/payload-too-large", "413 type");
     is_str(act_api_problem_type(415), "https://actiond.dev/problems/unsupported-media-type",
            "415 type");
     is_str(act_api_problem_type(503), "https://actiond.dev/problems/unavailable", "503 type");

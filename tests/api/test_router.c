@@ -60,8 +60,7 @@ static void test_match(void)
     is_int(idx, 6, "execute route index");
     is_str(act_api_param(&p, "id"), "abc", "id captured before a literal tail");
 
-    is_int(find("GET", "/v1/things/x1/sub/y2", &idx, &p, allow), ACT_API_ROUTE_FOUND,
-           "two params");
+    is_int(find("GET", "/v1/things/x1/sub/y2", &idx, &p, allow), ACT_API_ROUTE_FOUND, "two params");
     is_int(p.n, 2, "two params captured");
     is_str(act_api_param(&p, "a"), "x1", "first param");
     is_str(act_api_param(&p, "b"), "y2", "second param");
@@ -135,7 +134,8 @@ static void test_method(void)
 static void test_ids(void)
 {
     ok(act_api_id_valid("0190a0c4-1b2c-7d3e-8f40-123456789abc", 36), "uuid valid");
-    ok(act_api_id_valid("evt:1@src+x=y,z!$*'()~._", strlen("evt:1@src+x=y,z!$*'()~._")), "safe punctuation valid");
+    ok(act_api_id_valid("evt:1@src+x=y,z!$*'()~._", strlen("evt:1@src+x=y,z!$*'()~._")),
+       "safe punctuation valid");
     ok(!act_api_id_valid("", 0), "empty invalid");
     ok(!act_api_id_valid("a/b", 3), "slash invalid");
     ok(!act_api_id_valid("a%2f", 4), "percent invalid");

@@ -306,6 +306,17 @@ def test_binary_events(d, ctx, premium):
     t.ok(r.status == 202 and evdoc.get("data_base64") == "AP8Q",
          "binary mode non-UTF-8: data_base64", f"{r} {evdoc}")
 
+    # The Content-Type decides first: a structured event with stray ce-* headers.
+    sce = {"specversion": "1.0", "id": "ce-s-2", "source": "/it", "type": "it.other",
+           "data": {"k": 1}}
+    r = d.request("POST", "/v1/events", sce,
+                  headers={"Content-Type": "application/cloudevents+json",
+                           "ce-specversion": "1.0", "ce-id": "from-header"})
+    r2 = d.request("GET", f"/v1/events/{(r.json or {}).get('event_id')}")
+    evdoc = (r2.json or {}).get("event", r2.json or {})
+    t.ok(r.status == 202 and evdoc.get("id") == "ce-s-2" and evdoc.get("data") == {"k": 1},
+         "application/cloudevents+json is structured mode even with ce-* headers", f"{evdoc}")
+
     bad = {k: v for k, v in hdr.items() if k != "ce-type"}
     bad["ce-id"] = "ce-bin-4"
     r = d.request("POST", "/v1/events", raw=b"{}", headers=bad)
@@ -527,7 +538,8 @@ def test_limits(d):
     is_problem(r, 415, "POST /v1/actions with a form body -> 415")
     r = d.request("POST", "/v1/actions", raw=b"", headers={"Content-Type": "application/json"})
     is_problem(r, 400, "empty body -> 400")
-    r = d.request("POST", "/v1/actions", raw=b"[1, 2]", headers={"Content-Type": "application/json"})
+    r = d.request("POST", "/v1/actions", raw=b"[1, 2]",
+                  headers={"Content-Type": "application/json"})
     is_problem(r, 400, "array body where an object is expected -> 400")
     deep = b"[" * 100 + b"]" * 100
     r = d.request("POST", "/v1/actions", raw=b'{"name": ' + deep + b"}",

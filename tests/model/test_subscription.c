@@ -122,8 +122,13 @@ static void test_conditions(void)
            " 'conditions': {'all': [{'field': 'data.x', 'op': 'eq', 'value': 1},"
            " {'field': 'data.y', 'op': 'frobnicate', 'value': 1}]}}");
     is_int(act_subscription_normalize(in, NULL, &out, &err), ACT_EINVAL, "bad op refused");
-    ok(strncmp(err.field, "conditions.all[1]", 17) == 0, "field under conditions.all[1] ('%s')",
-       err.field);
+    is_str(err.field, "conditions.all[1].op", "matcher's field prefixed with conditions.");
+    json_decref(in);
+
+    /* A matcher error on the root node has no field of its own. */
+    in = J("{'action_id': '" AID "', 'event_patterns': ['a'], 'conditions': {'bogus': 1}}");
+    is_int(act_subscription_normalize(in, NULL, &out, &err), ACT_EINVAL, "bad root node refused");
+    is_str(err.field, "conditions", "root error: field conditions");
     json_decref(in);
 
     in = J("{'action_id': '" AID "', 'event_patterns': ['a'], 'conditions': 'data.x == 1'}");
