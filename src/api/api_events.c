@@ -115,19 +115,119 @@ static int read_events(struct act_api_req *req, struct act_api_resp *resp, struc
     return classify(resp, mt, in);
 }
 
+/* A deferred ingest: what the continuation needs once the engine is done. */
+struct ingest_ctx {
+    struct act_ingest *h;
+    size_t n, nv;       /* members in the request; valid ones given to the engine */
+    bool batch;
+    json_t **slots;     /* batch: per member, its error entry (or NULL) */
+    json_t **valid;     /* canonical events given to the engine */
+    size_t *where;      /* valid[j] is member where[j] */
+};
+
+static void ctx_free(struct ingest_ctx *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        json_decref(c->slots ? c->slots[i] : NULL);
+        json_decref(c->valid[i]);
+    }
+    act_free(c->slots);
+    act_free(c->valid);
+    act_free(c->where);
+    act_free(c);
+}
+
+static struct ingest_ctx *ctx_new(size_t n, bool batch)
+{
+    struct ingest_ctx *c = act_xcalloc(1, sizeof(*c));
+    c->n = n;
+    c->batch = batch;
+    c->valid = act_xcalloc(n, sizeof(*c->valid));
+    c->where = act_xcalloc(n, sizeof(*c->where));
+    if (batch)
+        c->slots = act_xcalloc(n, sizeof(*c->slots));
+    return c;
+}
+
+/* Runs on a pool thread after the commit: the 202 (or the failure). */
+static void ingest_finish(void *ud, struct act_api_resp *resp)
+{
+    struct ingest_ctx *c = ud;
+    json_t **replies = act_xcalloc(c->nv ? c->nv : 1, sizeof(*replies)), *results;
+    struct act_err err = {0};
+    int rc = act_engine_ingest_end(c->h, replies, &err);
+
+    if (rc < 0 || !c->batch) {
+        act_api_reply_result(resp, rc, 202, rc < 0 ? NULL : replies[0], &err);
+        if (rc < 0)
+            json_decref(replies[0]);
+        goto out;
+    }
+    for (size_t j = 0; j < c->nv; j++) {
+        c->slots[c->where[j]] = replies[j] ? replies[j]
+                                           : json_pack("{s:o}", "error",
+                                                       act_api_problem_new(500, NULL, "no reply",
+                                                                           NULL));
+        replies[j] = NULL;
+    }
+    results = json_array();
+    for (size_t i = 0; i < c->n; i++) {
+        json_array_append_new(results, c->slots[i]);
+        c->slots[i] = NULL;
+    }
+    act_api_reply_json(resp, 202, json_pack("{s:o}", "results", results));
+out:
+    act_free(replies);
+    ctx_free(c);
+}
+
+/* A batch with no valid member: every slot is an error, nothing to store. */
+static void ingest_finish_noengine(struct ingest_ctx *c, struct act_api_resp *resp)
+{
+    json_t *results = json_array();
+    for (size_t i = 0; i < c->n; i++) {
+        json_array_append_new(results, c->slots[i]);
+        c->slots[i] = NULL;
+    }
+    act_api_reply_json(resp, 202, json_pack("{s:o}", "results", results));
+    ctx_free(c);
+}
+
+/* Hand the valid events to the engine without blocking this pool thread:
+ * the connection is parked until the commit.  Without a connection (unit
+ * tests) or when the engine refuses at once, answer synchronously. */
+static void ingest_start(struct act_api_req *req, struct act_api_resp *resp, struct ingest_ctx *c)
+{
+    struct act_err err = {0};
+    void *tok;
+    int rc;
+
+    if (c->nv == 0) { /* a batch whose members are all invalid */
+        c->h = NULL;
+        ingest_finish_noengine(c, resp);
+        return;
+    }
+    tok = act_api_defer(req, resp, ingest_finish, c);
+    rc = act_engine_ingest_begin(req->engine, c->valid, c->nv, act_api_resume, tok, &c->h, &err);
+    if (rc < 0) {
+        act_api_defer_cancel(resp);
+        act_api_reply_err(resp, &err);
+        ctx_free(c);
+    }
+}
+
 static void ingest_single(struct act_api_req *req, struct act_api_resp *resp, const json_t *ev)
 {
     struct act_err err = {0};
-    json_t *canon = NULL, *reply = NULL;
-    int rc;
+    struct ingest_ctx *c = ctx_new(1, false);
 
-    if (act_event_normalize(ev, act_time_now_us(), &canon, &err) < 0) {
+    if (act_event_normalize(ev, act_time_now_us(), &c->valid[0], &err) < 0) {
         act_api_reply_err(resp, &err);
+        ctx_free(c);
         return;
     }
-    rc = act_engine_ingest(req->engine, &canon, 1, &reply, &err);
-    act_api_reply_result(resp, rc, 202, reply, &err);
-    json_decref(canon);
+    c->nv = 1;
+    ingest_start(req, resp, c);
 }
 
 /* {"error": problem} for batch member i whose normalisation failed. */
@@ -142,12 +242,10 @@ static json_t *member_error(struct act_err *err, size_t i)
 
 static void ingest_batch(struct act_api_req *req, struct act_api_resp *resp, const json_t *list)
 {
-    size_t n = json_array_size(list), nv = 0;
+    size_t n = json_array_size(list);
     int64_t now = act_time_now_us();
-    json_t **slots, **valid, **replies, *results;
-    size_t *where;
+    struct ingest_ctx *c;
     struct act_err err = {0};
-    int rc = ACT_OK;
 
     if (n == 0) {
         act_api_reply_problem(resp, 400, NULL, "events", "the batch holds no events");
@@ -159,43 +257,15 @@ static void ingest_batch(struct act_api_req *req, struct act_api_resp *resp, con
                               req->api->max_batch_events);
         return;
     }
-    slots = act_xcalloc(n, sizeof(*slots)); /* per member: its error entry, later its reply */
-    valid = act_xcalloc(n, sizeof(*valid)); /* canonical events handed to the engine */
-    replies = act_xcalloc(n, sizeof(*replies));
-    where = act_xcalloc(n, sizeof(*where)); /* valid[j] is member where[j] */
+    c = ctx_new(n, true);
     for (size_t i = 0; i < n; i++) {
         act_err_clear(&err);
-        if (act_event_normalize(json_array_get(list, i), now, &valid[nv], &err) < 0)
-            slots[i] = member_error(&err, i);
+        if (act_event_normalize(json_array_get(list, i), now, &c->valid[c->nv], &err) < 0)
+            c->slots[i] = member_error(&err, i);
         else
-            where[nv++] = i;
+            c->where[c->nv++] = i;
     }
-    if (nv > 0 && (rc = act_engine_ingest(req->engine, valid, nv, replies, &err)) < 0) {
-        act_api_reply_result(resp, rc, 202, NULL, &err);
-        goto out;
-    }
-    for (size_t j = 0; j < nv; j++) {
-        slots[where[j]] = replies[j] ? replies[j]
-                                     : json_pack("{s:o}", "error",
-                                                 act_api_problem_new(500, NULL, "no reply", NULL));
-        replies[j] = NULL;
-    }
-    results = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(results, slots[i]);
-        slots[i] = NULL;
-    }
-    act_api_reply_json(resp, 202, json_pack("{s:o}", "results", results));
-out:
-    for (size_t i = 0; i < n; i++) {
-        json_decref(slots[i]);
-        json_decref(valid[i]);
-        json_decref(replies[i]);
-    }
-    act_free(slots);
-    act_free(valid);
-    act_free(replies);
-    act_free(where);
+    ingest_start(req, resp, c);
 }
 
 static void on_ingest(struct act_api_req *req, struct act_api_resp *resp)

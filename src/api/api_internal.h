@@ -21,6 +21,7 @@
 #include "engine/engine.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,12 +81,14 @@ struct act_api {
     struct act_api_route *routes; /* every resource's table, concatenated */
     size_t n_routes;
     struct act_api_stats *stats;
+    atomic_int n_deferred; /* suspended connections waiting for the engine */
     char *openapi; /* the OpenAPI document served at /openapi.json */
     size_t openapi_len;
 };
 
 /* One request as a handler sees it.  Everything is borrowed for the call. */
 struct act_api_req {
+    void *state;                 /* the server's per-request state (for act_api_defer) */
     struct act_api *api;
     struct act_engine *engine;
     struct MHD_Connection *conn; /* NULL when driven by a unit test */
@@ -108,7 +111,25 @@ struct act_api_resp {
     const char *content_type; /* static string; NULL: application/json */
     char location[192];       /* Location header when non-empty */
     char allow[64];           /* Allow header when non-empty */
+    /* Deferred reply (act_api_defer): the server suspends the connection and
+     * calls cont(cont_ud, resp) once resumed, to fill this response. */
+    void (*cont)(void *ud, struct act_api_resp *resp);
+    void *cont_ud;
 };
+
+/* ---- deferred replies (api_server.c) ----
+ * A handler that waits for the engine without blocking its pool thread:
+ *   tok = act_api_defer(req, resp, finish, ctx);
+ *   rc = act_engine_ingest_begin(..., act_api_resume, tok, ...);
+ *   on rc < 0: act_api_defer_cancel(resp) and answer the error as usual.
+ * The server suspends the connection when the handler returns; the engine's
+ * act_api_resume(tok) (from any thread, before or after the suspension)
+ * resumes it, and finish(ctx, resp) then builds the answer on a pool
+ * thread and frees ctx.  thread: any */
+void *act_api_defer(struct act_api_req *req, struct act_api_resp *resp,
+                    void (*cont)(void *ud, struct act_api_resp *resp), void *ud);
+void act_api_defer_cancel(struct act_api_resp *resp);
+void act_api_resume(void *tok);
 
 /* ---- router (api_router.c) ---- */
 

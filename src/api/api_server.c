@@ -34,12 +34,15 @@
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define ACT_LOG_MODULE "api"
 
@@ -55,7 +58,39 @@ struct req_state {
     bool too_big;  /* the body went over the limit: answer 413 */
     bool oom;      /* the body could not be stored: answer 503 */
     bool answered; /* a response is queued */
+    /* deferred reply: see act_api_defer */
+    struct act_api *api;
+    struct MHD_Connection *conn;
+    void (*cont)(void *ud, struct act_api_resp *resp);
+    void *cont_ud;
+    atomic_int defer;  /* DEFER_NONE, _SUSPENDED (server side), _DONE (engine side) */
 };
+
+enum { DEFER_NONE = 0, DEFER_SUSPENDED = 1, DEFER_DONE = 2 };
+
+void *act_api_defer(struct act_api_req *req, struct act_api_resp *resp,
+                    void (*cont)(void *ud, struct act_api_resp *resp), void *ud)
+{
+    resp->cont = cont;
+    resp->cont_ud = ud;
+    return req->state;
+}
+
+void act_api_defer_cancel(struct act_api_resp *resp)
+{
+    resp->cont = NULL;
+    resp->cont_ud = NULL;
+}
+
+/* The engine's completion callback: resume the connection if the server
+ * suspended it already; otherwise the server sees DONE and resumes itself. */
+void act_api_resume(void *tok)
+{
+    struct req_state *st = tok;
+    struct MHD_Connection *conn = st->conn;
+    if (atomic_exchange(&st->defer, DEFER_DONE) == DEFER_SUSPENDED)
+        MHD_resume_connection(conn);
+}
 
 /* ---- responses ---- */
 
@@ -229,6 +264,7 @@ static void dispatch(struct act_api *api, struct MHD_Connection *conn, const cha
         return;
     }
     memset(&req, 0, sizeof(req));
+    req.state = st;
     req.api = api;
     req.engine = api->engine;
     req.conn = conn;
@@ -264,8 +300,33 @@ static enum MHD_Result respond(struct act_api *api, struct MHD_Connection *conn,
     } else if (st->oom) {
         act_api_reply_problem(&resp, 503, NULL, NULL, "out of memory storing the request body");
     } else {
+        st->api = api;
+        st->conn = conn;
         dispatch(api, conn, method, url, st, &resp);
+        if (resp.cont) {
+            /* Deferred: park the connection until the engine calls back. */
+            st->cont = resp.cont;
+            st->cont_ud = resp.cont_ud;
+            atomic_fetch_add(&api->n_deferred, 1);
+            MHD_suspend_connection(conn);
+            if (atomic_exchange(&st->defer, DEFER_SUSPENDED) == DEFER_DONE)
+                MHD_resume_connection(conn);
+            return MHD_YES;
+        }
     }
+    return send_resp(api, conn, method, url, st, &resp);
+}
+
+/* Called again after MHD_resume_connection: build the deferred answer. */
+static enum MHD_Result respond_deferred(struct act_api *api, struct MHD_Connection *conn,
+                                        const char *method, const char *url, struct req_state *st)
+{
+    struct act_api_resp resp;
+
+    memset(&resp, 0, sizeof(resp));
+    st->cont(st->cont_ud, &resp);
+    st->cont = NULL;
+    atomic_fetch_sub(&api->n_deferred, 1);
     return send_resp(api, conn, method, url, st, &resp);
 }
 
@@ -299,6 +360,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (st->answered)
         return MHD_YES;
+    if (st->cont) {
+        if (atomic_load(&st->defer) != DEFER_DONE)
+            return MHD_YES; /* not our turn yet (a spurious call) */
+        return respond_deferred(api, conn, method, url, st);
+    }
     return respond(api, conn, method, url, st);
 }
 
@@ -312,6 +378,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     if (!st)
         return;
+    if (st->cont) {
+        /* The client left while its answer was deferred: the engine has
+         * called back already (a suspended connection is only torn down
+         * after it is resumed); build the answer and drop it. */
+        struct act_api_resp resp;
+        memset(&resp, 0, sizeof(resp));
+        st->cont(st->cont_ud, &resp);
+        act_api_resp_release(&resp);
+        st->cont = NULL;
+        atomic_fetch_sub(&st->api->n_deferred, 1);
+    }
     act_free(st->body);
     act_free(st);
     *con_cls = NULL;
@@ -426,7 +503,8 @@ int act_api_start(struct act_engine *e, const struct act_api_conf *conf, struct 
     routes_build(api);
     api->stats = act_api_stats_new(api->routes, api->n_routes);
     api->openapi = act_api_openapi_load(&api->openapi_len, &src);
-    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     errno = 0;
@@ -464,7 +542,16 @@ void act_api_stop(struct act_api *api)
 {
     if (!api)
         return;
-    if (api->daemon)
+    if (api->daemon) {
+        /* Stop accepting, then let parked requests get their answers:
+         * libmicrohttpd must not stop with suspended connections. */
+        int64_t deadline = act_time_mono_us() + 30 * 1000000LL;
+        int fd = MHD_quiesce_daemon(api->daemon);
+        while (atomic_load(&api->n_deferred) > 0 && act_time_mono_us() < deadline)
+            sched_yield();
         MHD_stop_daemon(api->daemon);
+        if (fd >= 0) /* closed only after the daemon stopped (libmicrohttpd's rule) */
+            close(fd);
+    }
     api_free(api);
 }

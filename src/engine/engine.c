@@ -228,49 +228,108 @@ static json_t *ingest_reply(struct ingest_event *ev)
                      "executions", execs);
 }
 
+struct act_ingest {
+    struct act_engine *e;
+    struct op op;
+    struct ingest_event *evs;
+    size_t n;
+};
+
+/* Match and serialise on the caller's thread; build the op. */
+static int ingest_prepare(struct act_engine *e, json_t *const *events, size_t n,
+                          struct act_ingest **out, struct act_err *err)
+{
+    struct act_match_hits hits = {0};
+    struct act_ingest *h;
+
+    *out = NULL;
+    if (n > e->conf.max_batch_events)
+        return act_err_field(err, ACT_ETOOBIG, "events", "batch of %zu events is over the limit of %zu",
+                             n, e->conf.max_batch_events);
+    h = act_xcalloc(1, sizeof(*h));
+    h->e = e;
+    h->n = n;
+    h->evs = act_xcalloc(n ? n : 1, sizeof(*h->evs));
+    for (size_t i = 0; i < n; i++) {
+        h->evs[i].event = json_incref(events[i]);
+        h->evs[i].text = json_dumps(events[i], JSON_COMPACT);
+    }
+    pthread_rwlock_rdlock(&e->cat_lock);
+    for (size_t i = 0; i < n; i++)
+        match_locked(e, &h->evs[i], &hits);
+    pthread_rwlock_unlock(&e->cat_lock);
+    act_match_hits_release(&hits);
+    h->op.kind = OP_INGEST;
+    h->op.u.ingest.evs = h->evs;
+    h->op.u.ingest.n = n;
+    *out = h;
+    return ACT_OK;
+}
+
+static void ingest_free(struct act_ingest *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        struct ingest_event *ev = &h->evs[i];
+        json_decref(ev->dup_execs);
+        for (size_t j = 0; j < ev->n_hits; j++)
+            act_action_rt_unref(ev->hits[j].action);
+        act_free(ev->hits);
+        act_free(ev->text);
+        json_decref(ev->event);
+    }
+    act_free(h->evs);
+    act_free(h);
+}
+
+int act_engine_ingest_begin(struct act_engine *e, json_t *const *events, size_t n,
+                            act_ingest_done_fn *done, void *ud, struct act_ingest **out,
+                            struct act_err *err)
+{
+    struct act_ingest *h;
+    int rc = ingest_prepare(e, events, n, &h, err);
+
+    *out = NULL;
+    if (rc < 0)
+        return rc;
+    h->op.notify = done;
+    h->op.notify_ud = ud;
+    if ((rc = act_engine_submit_notify(e, &h->op, err)) < 0) {
+        ingest_free(h);
+        return rc;
+    }
+    *out = h;
+    return ACT_OK;
+}
+
+int act_engine_ingest_end(struct act_ingest *h, json_t **replies, struct act_err *err)
+{
+    int rc = h->op.rc;
+
+    for (size_t i = 0; i < h->n; i++)
+        replies[i] = rc == ACT_OK ? ingest_reply(&h->evs[i]) : NULL;
+    if (rc < 0 && err)
+        *err = h->op.err;
+    ingest_free(h);
+    return rc;
+}
+
 int act_engine_ingest(struct act_engine *e, json_t *const *events, size_t n, json_t **replies,
                       struct act_err *err)
 {
-    struct act_match_hits hits = {0};
-    struct ingest_event *evs;
-    struct op op;
+    struct act_ingest *h;
     int rc;
 
     for (size_t i = 0; i < n; i++)
         replies[i] = NULL;
-    if (n > e->conf.max_batch_events)
-        return act_err_field(err, ACT_ETOOBIG, "events", "batch of %zu events is over the limit of %zu",
-                             n, e->conf.max_batch_events);
     if (n == 0)
         return ACT_OK;
-    evs = act_xcalloc(n, sizeof(*evs));
-    for (size_t i = 0; i < n; i++) {
-        evs[i].event = json_incref(events[i]);
-        evs[i].text = json_dumps(events[i], JSON_COMPACT);
+    if ((rc = ingest_prepare(e, events, n, &h, err)) < 0)
+        return rc;
+    if ((rc = act_engine_submit(e, &h->op, err)) < 0) {
+        ingest_free(h);
+        return rc;
     }
-    pthread_rwlock_rdlock(&e->cat_lock);
-    for (size_t i = 0; i < n; i++)
-        match_locked(e, &evs[i], &hits);
-    pthread_rwlock_unlock(&e->cat_lock);
-    act_match_hits_release(&hits);
-
-    memset(&op, 0, sizeof(op));
-    op.kind = OP_INGEST;
-    op.u.ingest.evs = evs;
-    op.u.ingest.n = n;
-    rc = act_engine_submit(e, &op, err);
-    for (size_t i = 0; i < n; i++) {
-        if (rc == ACT_OK)
-            replies[i] = ingest_reply(&evs[i]);
-        json_decref(evs[i].dup_execs);
-        for (size_t j = 0; j < evs[i].n_hits; j++)
-            act_action_rt_unref(evs[i].hits[j].action);
-        act_free(evs[i].hits);
-        act_free(evs[i].text);
-        json_decref(evs[i].event);
-    }
-    act_free(evs);
-    return rc;
+    return act_engine_ingest_end(h, replies, err);
 }
 
 int act_engine_event_get(struct act_engine *e, const char *id, json_t **out, struct act_err *err)

@@ -87,6 +87,22 @@ int act_engine_sub_delete(struct act_engine *e, const char *id, struct act_err *
  * "subscription_id"}]}.  Returns only after the commit. */
 int act_engine_ingest(struct act_engine *e, json_t *const *events, size_t n, json_t **replies,
                       struct act_err *err);
+
+/* The same in two steps, for callers that must not block (the HTTP server
+ * suspends the connection meanwhile).  begin matches the events, queues
+ * them for the writer and returns; `done(ud)` is then called exactly once,
+ * from the writer thread, after the commit (or the failure) — it must be
+ * quick and must not call back into the engine.  Then end() collects the
+ * replies (as act_engine_ingest) and frees the handle.  When begin fails
+ * (batch too large, engine shutting down) it returns the error and `done`
+ * is never called. */
+struct act_ingest;
+typedef void act_ingest_done_fn(void *ud);
+int act_engine_ingest_begin(struct act_engine *e, json_t *const *events, size_t n,
+                            act_ingest_done_fn *done, void *ud, struct act_ingest **out,
+                            struct act_err *err);
+int act_engine_ingest_end(struct act_ingest *h, json_t **replies, struct act_err *err);
+
 int act_engine_event_get(struct act_engine *e, const char *id, json_t **out, struct act_err *err);
 /* {"matched": [...], "considered": [...]}; stores nothing. */
 int act_engine_explain(struct act_engine *e, const json_t *event, json_t **out,

@@ -112,6 +112,8 @@ struct op {
     enum op_kind kind;
     struct op *next;
     bool done;                        /* guarded by: e->wlock */
+    void (*notify)(void *ud);         /* async submit: called once done is set */
+    void *notify_ud;
     int rc;
     struct act_err err;
     union {
@@ -218,6 +220,9 @@ struct act_engine {
 /* engine_writer.c */
 int act_engine_submit(struct act_engine *e, struct op *op, struct act_err *err);
 void act_engine_submit_async(struct act_engine *e, struct op *op);
+/* Queue a waitable op without waiting: op->notify(op->notify_ud) runs on
+ * the writer thread when it is done.  Fails (no notify) when stopping. */
+int act_engine_submit_notify(struct act_engine *e, struct op *op, struct act_err *err);
 int act_engine_run_fn(struct act_engine *e, op_fn *fn, op_after_fn *after, void *arg,
                       struct act_err *err);
 int act_writer_start(struct act_engine *e, struct act_err *err);

@@ -28,14 +28,11 @@
 
 #define REAP_INTERVAL_US 100000
 
-int act_engine_submit(struct act_engine *e, struct op *op, struct act_err *err)
+/* Append under wlock; false when the writer takes no more work. */
+static bool enqueue_locked(struct act_engine *e, struct op *op)
 {
-    pthread_mutex_lock(&e->wlock);
-    if (e->stopping || e->broken || !e->writer_running) {
-        pthread_mutex_unlock(&e->wlock);
-        return act_err_set(err, ACT_EBUSY, "engine is %s",
-                           e->broken ? "stopped after a store failure" : "shutting down");
-    }
+    if (e->stopping || e->broken || !e->writer_running)
+        return false;
     op->next = NULL;
     op->done = false;
     if (e->ops_tail)
@@ -44,6 +41,29 @@ int act_engine_submit(struct act_engine *e, struct op *op, struct act_err *err)
         e->ops_head = op;
     e->ops_tail = op;
     pthread_cond_signal(&e->wcond);
+    return true;
+}
+
+int act_engine_submit_notify(struct act_engine *e, struct op *op, struct act_err *err)
+{
+    bool ok;
+    pthread_mutex_lock(&e->wlock);
+    ok = enqueue_locked(e, op);
+    pthread_mutex_unlock(&e->wlock);
+    if (!ok)
+        return act_err_set(err, ACT_EBUSY, "engine is %s",
+                           e->broken ? "stopped after a store failure" : "shutting down");
+    return ACT_OK;
+}
+
+int act_engine_submit(struct act_engine *e, struct op *op, struct act_err *err)
+{
+    pthread_mutex_lock(&e->wlock);
+    if (!enqueue_locked(e, op)) {
+        pthread_mutex_unlock(&e->wlock);
+        return act_err_set(err, ACT_EBUSY, "engine is %s",
+                           e->broken ? "stopped after a store failure" : "shutting down");
+    }
     while (!op->done)
         pthread_cond_wait(&e->op_done, &e->wlock);
     pthread_mutex_unlock(&e->wlock);
@@ -229,15 +249,29 @@ static void finish_batch(struct act_engine *e, struct op *waiters, bool committe
     for (op = waiters; op; op = op->next)
         if (committed && op->kind == OP_FN && op->rc == ACT_OK && op->u.fn.after)
             op->u.fn.after(e, op->u.fn.arg);
+    struct op *async = NULL;
+
     pthread_mutex_lock(&e->wlock);
     for (op = waiters; op; op = next) {
-        next = op->next; /* the waiter may return as soon as done is set */
+        next = op->next; /* a sync waiter may return as soon as done is set */
         if (!committed && op->rc == ACT_OK)
             op->rc = act_err_set(&op->err, ACT_EIO, "store: commit failed");
-        op->done = true;
+        if (op->notify) {
+            op->next = async;
+            async = op;
+        } else {
+            op->done = true;
+        }
     }
     pthread_cond_broadcast(&e->op_done);
     pthread_mutex_unlock(&e->wlock);
+    /* Async ops are notified outside the lock (the callback resumes an HTTP
+     * connection); an op may be freed as soon as its callback ran. */
+    for (op = async; op; op = next) {
+        next = op->next;
+        op->done = true;
+        op->notify(op->notify_ud);
+    }
     if (any_complete)
         act_engine_notify_done(e);
 }
@@ -388,8 +422,13 @@ static void *writer_main(void *arg)
         if (op->kind == OP_COMPLETE) {
             act_item_free(op->u.complete);
         } else {
-            pthread_mutex_lock(&e->wlock);
             op->rc = act_err_set(&op->err, ACT_EBUSY, "engine is shutting down");
+            if (op->notify) {
+                op->done = true;
+                op->notify(op->notify_ud);
+                continue;
+            }
+            pthread_mutex_lock(&e->wlock);
             op->done = true;
             pthread_cond_broadcast(&e->op_done);
             pthread_mutex_unlock(&e->wlock);

@@ -143,6 +143,9 @@ static int parse_value(struct cctx *cx, const json_t *j, struct act_cond *c)
         if (act_match_re_compile(json_string_value(v), json_string_length(v), &c->re, msg,
                                  sizeof(msg)) < 0)
             return fail(cx, "value", "invalid regex: %s", msg);
+        c->req = act_xmalloc(json_string_length(v) + 1);
+        c->req_len = act_match_re_required(json_string_value(v), json_string_length(v), c->req,
+                                           json_string_length(v) + 1);
         break;
     default:
         break;
@@ -290,5 +293,6 @@ void act_cond_free(struct act_cond *c)
     act_match_jpath_release(&c->path);
     json_decref(c->value);
     pcre2_code_free(c->re);
+    act_free(c->req);
     act_free(c);
 }

@@ -117,11 +117,27 @@ static uint64_t edge_hash(const struct act_mnode *parent, const char *s, size_t 
     return act_mmap_mix(act_mmap_hash_bytes(s, len), (uintptr_t)parent);
 }
 
+static uint64_t id_hash(const char *id, size_t len)
+{
+    return act_mmap_mix(act_mmap_hash_bytes(id, len), 0);
+}
+
+static struct act_msub *sub_get(const struct act_match_index *ix, const char *id, size_t len,
+                                uint64_t h)
+{
+    size_t cur = 0;
+    struct act_msub *s;
+
+    while ((s = act_mmap_next(&ix->subs, h, &cur)))
+        if (strncmp(s->id, id, len) == 0 && s->id[len] == '\0')
+            return s;
+    return NULL;
+}
+
 static struct act_mnode *child_add(struct act_match_index *ix, struct act_mnode *n,
                                    const struct act_seg *sg)
 {
     struct act_mnode *c;
-    uint64_t h;
 
     switch (sg->kind) {
     case ACT_SEG_STAR:
@@ -137,12 +153,13 @@ static struct act_mnode *child_add(struct act_match_index *ix, struct act_mnode 
     case ACT_SEG_LIT:
         break;
     }
-    h = edge_hash(n, sg->s, sg->len);
-    if ((c = act_mmap_get(&ix->edges, h, (uintptr_t)n, sg->s, sg->len)))
+    if ((c = act_match_edge_get(ix, n, act_mmap_hash_bytes(sg->s, sg->len), sg->s, sg->len)))
         return c;
     c = node_new(ix, n, ACT_SEG_LIT, sg->s, sg->len);
-    act_mmap_put(&ix->edges, h, (uintptr_t)n, c->label, c->label_len, c);
-    n->n_lit++;
+    act_mmap_put(&ix->edges, edge_hash(n, sg->s, sg->len), c);
+    /* Keep the single-child fast path only while there is one child. */
+    n->only = ++n->n_lit == 1 ? c : NULL;
+    n->only_h = act_mmap_hash_bytes(sg->s, sg->len);
     return c;
 }
 
@@ -169,9 +186,9 @@ static void node_detach_free(struct act_match_index *ix, struct act_mnode *n)
         }
         break;
     case ACT_SEG_LIT:
-        act_mmap_del(&ix->edges, edge_hash(p, n->label, n->label_len), (uintptr_t)p, n->label,
-                     n->label_len);
+        act_mmap_del(&ix->edges, edge_hash(p, n->label, n->label_len), n);
         p->n_lit--;
+        p->only = NULL; /* the map finds any remaining sibling */
         break;
     }
     act_free(n->resid);
@@ -359,15 +376,15 @@ int act_match_index_add(struct act_match_index *ix, const char *sub_id, const js
     }
     /* Everything validated: from here on the index changes and cannot fail. */
     len = strlen(sub_id);
-    h = act_mmap_mix(act_mmap_hash_bytes(sub_id, len), 0);
-    if ((s = act_mmap_get(&ix->subs, h, 0, sub_id, len))) {
+    h = id_hash(sub_id, len);
+    if ((s = sub_get(ix, sub_id, len, h))) {
         sub_unplace_all(ix, s);
         act_cond_free(s->cond);
     } else {
         s = act_xcalloc(1, sizeof(*s));
         s->id = act_xstrdup(sub_id);
         s->seq = ix->next_seq++;
-        act_mmap_put(&ix->subs, h, 0, s->id, len, s);
+        act_mmap_put(&ix->subs, h, s);
     }
     s->ud = ud;
     s->priority = priority;
@@ -383,12 +400,12 @@ int act_match_index_add(struct act_match_index *ix, const char *sub_id, const js
 int act_match_index_remove(struct act_match_index *ix, const char *sub_id)
 {
     size_t len = strlen(sub_id);
-    struct act_msub *s;
+    uint64_t h = id_hash(sub_id, len);
+    struct act_msub *s = sub_get(ix, sub_id, len, h);
 
-    s = act_mmap_del(&ix->subs, act_mmap_mix(act_mmap_hash_bytes(sub_id, len), 0), 0, sub_id,
-                     len);
     if (!s)
         return ACT_ENOTFOUND;
+    act_mmap_del(&ix->subs, h, s);
     sub_unplace_all(ix, s);
     sub_free(s);
     return ACT_OK;

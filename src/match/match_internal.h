@@ -14,6 +14,7 @@
 #include "match/match.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #ifndef PCRE2_CODE_UNIT_WIDTH
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -43,6 +44,8 @@ struct act_pattern {
     size_t n_segs;
     size_t n_dstar;    /* number of `**` segments after collapsing */
     char *store;       /* backing storage for segs[].s */
+    char *req;         /* `re:` only: a literal every match contains, or NULL */
+    size_t req_len;
 };
 
 /* Match one segment glob (`*`, `?`, `[...]`, literal bytes) against a whole
@@ -75,6 +78,11 @@ int act_match_re_exec(const pcre2_code *re, const char *s, size_t len);
  * unsure.  Writes at most buf_len-1 bytes plus a NUL; returns the length.
  * thread: any */
 size_t act_match_re_prefix(const char *re, size_t len, char *buf, size_t buf_len);
+
+/* A literal run that every match of `re` contains (the longest one the
+ * scanner can vouch for), or 0 when unsure.  Same conventions as
+ * act_match_re_prefix.  thread: any */
+size_t act_match_re_required(const char *re, size_t len, char *buf, size_t buf_len);
 
 /* ---- JSON paths and values ---- */
 
@@ -144,17 +152,18 @@ struct act_cond {
     json_t *value;   /* deep copy; NULL for `exists` without a value */
     bool want;       /* `exists`: true = must be present */
     pcre2_code *re;  /* `regex` */
+    char *req;       /* `regex`: a literal every match contains, or NULL */
+    size_t req_len;
 };
 
 /* ---- hash map ----
- * Open addressing with linear probing and backward-shift deletion.  A key
- * is (tag, bytes); the bytes are borrowed and must outlive the entry (they
- * live in the value).  Not thread-safe for writes; reads are reentrant. */
+ * Open addressing with linear probing and backward-shift deletion, storing
+ * only (hash, value): 16-byte slots keep probes within a cache line.  The
+ * caller compares its own key on the value, visiting the values stored
+ * under a hash with act_mmap_next; with 64-bit hashes that loop almost
+ * always runs once.  Not thread-safe for writes; reads are reentrant. */
 struct act_mslot {
     uint64_t hash; /* 0 = empty slot */
-    uintptr_t tag;
-    const char *key;
-    size_t klen;
     void *val;
 };
 
@@ -164,20 +173,19 @@ struct act_mmap {
     size_t n;
 };
 
-/* Hash of key bytes alone; combine with a tag through act_mmap_mix. */
+/* Hash of key bytes alone; combine with a tag through act_mmap_mix, which
+ * never returns 0.  thread: any */
 uint64_t act_mmap_hash_bytes(const char *key, size_t len);
 uint64_t act_mmap_mix(uint64_t key_hash, uintptr_t tag);
 
 void act_mmap_init(struct act_mmap *m);
 void act_mmap_release(struct act_mmap *m);
-/* Look up with a hash from act_mmap_mix(act_mmap_hash_bytes(key), tag). */
-void *act_mmap_get(const struct act_mmap *m, uint64_t hash, uintptr_t tag, const char *key,
-                   size_t klen);
-/* Insert; the key must not be present. */
-void act_mmap_put(struct act_mmap *m, uint64_t hash, uintptr_t tag, const char *key, size_t klen,
-                  void *val);
-/* Remove and return the value, or NULL when absent. */
-void *act_mmap_del(struct act_mmap *m, uint64_t hash, uintptr_t tag, const char *key, size_t klen);
+/* The next value stored under `hash`, or NULL.  Start with *cursor = 0. */
+void *act_mmap_next(const struct act_mmap *m, uint64_t hash, size_t *cursor);
+/* Insert a value (duplicates allowed: the caller checks first). */
+void act_mmap_put(struct act_mmap *m, uint64_t hash, void *val);
+/* Remove the entry (hash, val); false when absent. */
+bool act_mmap_del(struct act_mmap *m, uint64_t hash, const void *val);
 
 /* ---- the index (design note in match_index.c) ---- */
 
@@ -196,16 +204,24 @@ struct act_mresid {
     struct act_svec subs;
 };
 
+/* Field order matters: everything lookup reads when it visits a node sits
+ * in the first 64 bytes, so a visit usually costs one cache line. */
 struct act_mnode {
-    struct act_mnode *parent;
-    enum act_seg_kind edge; /* how parent reaches this node; LIT for the root */
     uint32_t label_len;
     uint32_t n_lit;         /* literal children, kept in act_match_index.edges */
     uint32_t n_globs, n_resid;
+    struct act_svec term;   /* subs whose pattern ends exactly here */
+    /* Fast path: the sole literal child while n_lit has been 1 since it was
+     * added (else NULL; the map is always authoritative), and the hash of its
+     * label, so a non-matching segment is rejected without touching it. */
+    struct act_mnode *only;
+    uint64_t only_h;
     struct act_mnode *star, *dstar;
+    /* colder: writers, globs, resid lists */
+    struct act_mnode *parent;
+    enum act_seg_kind edge; /* how parent reaches this node; LIT for the root */
     struct act_mnode **globs;
     struct act_mresid **resid;
-    struct act_svec term;   /* subs whose pattern ends exactly here */
     char label[];           /* literal or glob text of the edge from parent */
 };
 
@@ -232,5 +248,28 @@ struct act_match_index {
     uint64_t next_seq;
     size_t n_nodes;
 };
+
+/* The literal child of `parent` for segment s (seg_hash from
+ * act_mmap_hash_bytes), or NULL.  thread: any */
+static inline struct act_mnode *act_match_edge_get(const struct act_match_index *ix,
+                                                   const struct act_mnode *parent,
+                                                   uint64_t seg_hash, const char *s, size_t len)
+{
+    uint64_t h;
+    size_t cur = 0;
+    struct act_mnode *c;
+
+    if (parent->only) {
+        c = parent->only;
+        return (parent->only_h == seg_hash && c->label_len == len && memcmp(c->label, s, len) == 0)
+                   ? c
+                   : NULL;
+    }
+    h = act_mmap_mix(seg_hash, (uintptr_t)parent);
+    while ((c = act_mmap_next(&ix->edges, h, &cur)))
+        if (c->parent == parent && c->label_len == len && memcmp(c->label, s, len) == 0)
+            return c;
+    return NULL;
+}
 
 #endif

@@ -111,8 +111,7 @@ static void visit(struct walk *w, const struct act_mnode *n, size_t k)
     } else {
         const struct tseg *sg = &segs[k];
         if (n->n_lit) {
-            const struct act_mnode *c = act_mmap_get(&w->ix->edges, act_mmap_mix(sg->h, (uintptr_t)n),
-                                                     (uintptr_t)n, sg->s, sg->len);
+            const struct act_mnode *c = act_match_edge_get(w->ix, n, sg->h, sg->s, sg->len);
             if (c)
                 push(w, c, k + 1);
         }
@@ -194,7 +193,7 @@ static void walk_release(struct walk *w)
 
 static const json_t *event_type(const json_t *event)
 {
-    const json_t *t = json_is_object(event) ? json_object_get(event, "type") : NULL;
+    const json_t *t = json_is_object(event) ? json_object_getn(event, "type", 4) : NULL;
     return json_is_string(t) ? t : NULL;
 }
 

@@ -6,13 +6,14 @@
  * a slot is empty iff its hash is 0 (real hashes are forced non-zero);
  * entries of one probe run are contiguous, which backward-shift deletion
  * preserves, so there are no tombstones and lookups never degrade after many
- * removals.  Keys are borrowed from the values, so the map never copies or
- * frees key bytes.  Lookups only read, so they may run concurrently.
+ * removals.  The map stores no keys: a slot is (hash, value) and callers
+ * compare their key on the value (the node's parent and label, the sub's
+ * id), which keeps slots at 16 bytes.  Lookups only read, so they may run
+ * concurrently.
  */
 #include "base/alloc.h"
 #include "match/match_internal.h"
 
-#include <string.h>
 
 uint64_t act_mmap_hash_bytes(const char *key, size_t len)
 {
@@ -47,32 +48,29 @@ void act_mmap_release(struct act_mmap *m)
     act_mmap_init(m);
 }
 
-static bool slot_is(const struct act_mslot *s, uint64_t hash, uintptr_t tag, const char *key,
-                    size_t klen)
+void *act_mmap_next(const struct act_mmap *m, uint64_t hash, size_t *cursor)
 {
-    return s->hash == hash && s->tag == tag && s->klen == klen && memcmp(s->key, key, klen) == 0;
-}
+    size_t mask = m->cap - 1;
 
-void *act_mmap_get(const struct act_mmap *m, uint64_t hash, uintptr_t tag, const char *key,
-                   size_t klen)
-{
     if (!m->cap)
         return NULL;
-    for (size_t i = hash & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        const struct act_mslot *s = &m->slots[i];
-        if (!s->hash)
-            return NULL;
-        if (slot_is(s, hash, tag, key, klen))
-            return s->val;
+    /* *cursor counts the slots already probed from the home slot */
+    for (size_t i = (hash + *cursor) & mask; m->slots[i].hash; i = (i + 1) & mask) {
+        ++*cursor;
+        if (m->slots[i].hash == hash)
+            return m->slots[i].val;
     }
+    return NULL;
 }
 
-static void place(struct act_mslot *slots, size_t cap, const struct act_mslot *e)
+static void place(struct act_mslot *slots, size_t cap, uint64_t hash, void *val)
 {
-    size_t i = e->hash & (cap - 1);
+    size_t i = hash & (cap - 1);
+
     while (slots[i].hash)
         i = (i + 1) & (cap - 1);
-    slots[i] = *e;
+    slots[i].hash = hash;
+    slots[i].val = val;
 }
 
 static void grow(struct act_mmap *m)
@@ -82,37 +80,32 @@ static void grow(struct act_mmap *m)
 
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].hash)
-            place(slots, cap, &m->slots[i]);
+            place(slots, cap, m->slots[i].hash, m->slots[i].val);
     act_free(m->slots);
     m->slots = slots;
     m->cap = cap;
 }
 
-void act_mmap_put(struct act_mmap *m, uint64_t hash, uintptr_t tag, const char *key, size_t klen,
-                  void *val)
+void act_mmap_put(struct act_mmap *m, uint64_t hash, void *val)
 {
-    struct act_mslot e = {.hash = hash, .tag = tag, .key = key, .klen = klen, .val = val};
-
     if ((m->n + 1) * 4 > m->cap * 3)
         grow(m);
-    place(m->slots, m->cap, &e);
+    place(m->slots, m->cap, hash, val);
     m->n++;
 }
 
-void *act_mmap_del(struct act_mmap *m, uint64_t hash, uintptr_t tag, const char *key, size_t klen)
+bool act_mmap_del(struct act_mmap *m, uint64_t hash, const void *val)
 {
     size_t mask = m->cap - 1, i, j;
-    void *val;
 
     if (!m->cap)
-        return NULL;
+        return false;
     for (i = hash & mask;; i = (i + 1) & mask) {
         if (!m->slots[i].hash)
-            return NULL;
-        if (slot_is(&m->slots[i], hash, tag, key, klen))
+            return false;
+        if (m->slots[i].hash == hash && m->slots[i].val == val)
             break;
     }
-    val = m->slots[i].val;
     /* Backward-shift: pull later members of the run into the hole when their
      * home slot lies at or before it (cyclically), so every run stays unbroken. */
     for (j = (i + 1) & mask; m->slots[j].hash; j = (j + 1) & mask) {
@@ -123,7 +116,8 @@ void *act_mmap_del(struct act_mmap *m, uint64_t hash, uintptr_t tag, const char 
             i = j;
         }
     }
-    memset(&m->slots[i], 0, sizeof(m->slots[i]));
+    m->slots[i].hash = 0;
+    m->slots[i].val = NULL;
     m->n--;
-    return val;
+    return true;
 }

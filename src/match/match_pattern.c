@@ -173,8 +173,11 @@ static bool segs_match(const struct act_pattern *p, const char *t, size_t tl)
 
 bool act_pattern_match(const struct act_pattern *p, const char *type, size_t type_len)
 {
-    if (p->re)
+    if (p->re) {
+        if (p->req_len && !memmem(type, type_len, p->req, p->req_len))
+            return false; /* cheap reject before PCRE2 */
         return act_match_re_exec(p->re, type, type_len) == 1;
+    }
     return segs_match(p, type, type_len);
 }
 
@@ -272,6 +275,8 @@ static int compile_regex(struct act_pattern *p, struct act_err *err)
     if (act_match_re_compile(body, blen, &p->re, msg, sizeof(msg)) < 0)
         return act_err_set(err, ACT_EINVAL, "pattern '%s': %s", shown(p->text, sh, sizeof(sh)),
                            msg);
+    p->req = act_xmalloc(blen + 1);
+    p->req_len = act_match_re_required(body, blen, p->req, blen + 1);
     /* File the regex under the complete literal segments it must start with. */
     p->store = act_xmalloc(blen + 1);
     plen = act_match_re_prefix(body, blen, p->store, blen + 1);
@@ -324,6 +329,7 @@ void act_pattern_free(struct act_pattern *p)
     pcre2_code_free(p->re);
     act_free(p->segs);
     act_free(p->store);
+    act_free(p->req);
     act_free(p->text);
     act_free(p);
 }

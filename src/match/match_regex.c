@@ -15,9 +15,12 @@
  *
  * act_match_re_prefix finds the literal text a regex forces at the start of
  * the subject, so the index can file the regex under literal trie segments
- * instead of the per-event fallback list.  It is deliberately conservative:
- * any construct the small scanner does not fully understand yields "no
- * prefix", which is always correct, only slower.
+ * instead of the per-event fallback list; act_match_re_required finds a
+ * literal run every match contains, which a memmem checks before PCRE2 runs
+ * (most events are rejected there, at a fraction of pcre2_match's set-up
+ * cost).  Both are deliberately conservative: any construct the small
+ * scanner does not fully understand yields "nothing", which is always
+ * correct, only slower.
  */
 #include "base/err.h"
 #include "match/match_internal.h"
@@ -197,4 +200,107 @@ size_t act_match_re_prefix(const char *re, size_t len, char *buf, size_t buf_len
         n--;
     buf[n] = '\0';
     return n;
+}
+
+/* Index just past the group opening at re[i] == '(', or 0 when unbalanced. */
+static size_t skip_group(const char *re, size_t len, size_t i)
+{
+    int depth = 0;
+
+    while (i < len) {
+        if (re[i] == '\\') {
+            i += 2;
+        } else if (re[i] == '[') {
+            if (!(i = skip_class(re, len, i)))
+                return 0;
+        } else {
+            if (re[i] == '(')
+                depth++;
+            else if (re[i] == ')' && --depth == 0)
+                return i + 1;
+            i++;
+        }
+    }
+    return 0;
+}
+
+struct run {
+    char *buf;      /* best run so far */
+    size_t best, cap;
+    char cur[ACT_MATCH_MAX_PATTERN_LEN + 1];
+    size_t n;
+};
+
+static void run_end(struct run *r)
+{
+    if (r->n > r->best && r->n < r->cap) {
+        memcpy(r->buf, r->cur, r->n);
+        r->best = r->n;
+    }
+    r->n = 0;
+}
+
+/* One top-level escape at re[i] == '\\'.  Returns the chars consumed, or 0
+ * to give up (escapes that take arguments or change meaning). */
+static size_t run_escape(const char *re, size_t len, size_t i, struct run *r)
+{
+    char e = i + 1 < len ? re[i + 1] : '\0';
+
+    if (e && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9'))) {
+        r->cur[r->n++] = e; /* an escaped punctuation character is itself */
+        return 2;
+    }
+    if (e && strchr("dwsDWSbBAzZhvHVR", e)) {
+        run_end(r); /* a class or an assertion: ends the literal run */
+        return 2;
+    }
+    return 0;
+}
+
+size_t act_match_re_required(const char *re, size_t len, char *buf, size_t buf_len)
+{
+    struct run r = {.buf = buf, .cap = buf_len};
+    size_t i = 0, k;
+
+    if (!buf_len)
+        return 0;
+    buf[0] = '\0';
+    if (len > ACT_MATCH_MAX_PATTERN_LEN || !no_top_alternation(re, len))
+        return 0;
+    while (i < len) {
+        char c = re[i];
+        if (c == '(') {
+            /* (?i) and friends change how later literals match: give up */
+            if (i + 2 < len && re[i + 1] == '?' && strchr("imnsxJU^-", re[i + 2]) && re[i + 2])
+                return 0;
+            run_end(&r);
+            if (!(i = skip_group(re, len, i)))
+                return 0;
+        } else if (c == '[') {
+            run_end(&r);
+            if (!(i = skip_class(re, len, i)))
+                return 0;
+        } else if (c == '\\') {
+            if (!(k = run_escape(re, len, i, &r)))
+                return 0;
+            i += k;
+        } else if (c == '*' || c == '+' || c == '?' || c == '{') {
+            if (r.n)
+                r.n--; /* the quantified atom is optional or repeated */
+            run_end(&r);
+            if (c == '{')
+                while (i < len && re[i] != '}')
+                    i++;
+            i++;
+        } else if ((unsigned char)c > 0x20 && (unsigned char)c < 0x7f && !strchr(".^$|)", c)) {
+            r.cur[r.n++] = c;
+            i++;
+        } else {
+            run_end(&r); /* metacharacters, spaces, non-ASCII */
+            i++;
+        }
+    }
+    run_end(&r);
+    buf[r.best] = '\0';
+    return r.best;
 }

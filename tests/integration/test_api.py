@@ -14,6 +14,7 @@ import sys
 import traceback
 import uuid
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from actiond_test import Daemon, Tap, wait_for  # noqa: E402
 

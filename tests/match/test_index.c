@@ -276,7 +276,7 @@ static const char *hits_of(struct act_match_index *ix, const char *event, char *
 
     act_match_index_lookup(ix, ev, &h);
     buf[0] = '\0';
-    for (size_t i = 0; i < h.n; i++)
+    for (size_t i = 0; i < h.n && n < len; i++)
         n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "," : "", h.v[i].sub_id);
     act_match_hits_release(&h);
     json_decref(ev);
@@ -429,31 +429,59 @@ static void test_explain(void)
     act_match_index_free(ix);
 }
 
+/* Ids i (as "s<i>") for which keep(i) holds, comma-separated. */
+static const char *ids_where(bool (*keep)(int), int n, char *buf, size_t len)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; i < n && o < len; i++)
+        if (keep(i))
+            o += (size_t)snprintf(buf + o, len - o, "%ss%d", o ? "," : "", i);
+    return buf;
+}
+
+/* svc3.entity3.created is matched by "svc3.entity3.created" (i == 3),
+ * "svc<i%4>.**" and "re:^svc<i%13>\." */
+static bool hit_all(int i)
+{
+    return i == 3 || i % 4 == 3 || i % 13 == 3;
+}
+
+static bool hit_odd(int i)
+{
+    return i % 2 && hit_all(i);
+}
+
 static void test_pruning(void)
 {
     struct act_match_index *ix = act_match_index_new();
+    static char b[8192], want[8192];
     char id[32], pats[256];
-    char b[64];
 
     for (int i = 0; i < 1000; i++) {
         snprintf(id, sizeof(id), "s%d", i);
         snprintf(pats, sizeof(pats),
                  "[\"svc%d.entity%d.created\", \"svc%d.*.x\", \"svc%d.**\", \"u?%d.[ab].c\","
                  " \"re:^svc%d\\\\.\", \"a.**.b.**.%d\", \"shared.pattern\"]",
-                 i % 7, i, i % 5, i % 3, i % 11, i % 13, i % 17);
+                 i % 7, i, i % 5, i % 4, i % 11, i % 13, i % 17);
         add(ix, id, pats, NULL, 0, NULL);
     }
     is_int(act_match_index_count(ix), 1000, "1000 subs");
     ok(ix->n_nodes > 1000, "trie has %zu nodes", ix->n_nodes);
-    is_str(hits_of(ix, EV("svc3.entity3.created"), b, sizeof(b)), "s0,s3,s6,s9,s12,s15,s18,s21,s24,s27,s30,s33,s36,s39,s42,s45,s48,s51,s54,s57,s60,s63,s66,s69",
-           "svc3.** and the literal (first ids)");
+    is_str(hits_of(ix, EV("svc3.entity3.created"), b, sizeof(b)),
+           ids_where(hit_all, 1000, want, sizeof(want)), "literal, svc3.** and the regex");
+    is_str(hits_of(ix, EV("a.x.b.y.16"), b, sizeof(b)), "s16,s33,s50,s67,s84,s101,s118,s135,s152,"
+           "s169,s186,s203,s220,s237,s254,s271,s288,s305,s322,s339,s356,s373,s390,s407,s424,s441,"
+           "s458,s475,s492,s509,s526,s543,s560,s577,s594,s611,s628,s645,s662,s679,s696,s713,s730,"
+           "s747,s764,s781,s798,s815,s832,s849,s866,s883,s900,s917,s934,s951,s968,s985",
+           "a.**.b.**.16 (a resid entry shared by equal texts)");
     for (int i = 0; i < 1000; i += 2) {
         snprintf(id, sizeof(id), "s%d", i);
         act_match_index_remove(ix, id);
     }
     is_str(hits_of(ix, EV("svc3.entity3.created"), b, sizeof(b)),
-           "s3,s9,s15,s21,s27,s33,s39,s45,s51,s57,s63,s69,s75,s81,s87,s93,s99,s105,s111,s117,s123",
-           "after removing even ids");
+           ids_where(hit_odd, 1000, want, sizeof(want)), "after removing even ids");
     for (int i = 1; i < 1000; i += 2) {
         snprintf(id, sizeof(id), "s%d", i);
         act_match_index_remove(ix, id);
