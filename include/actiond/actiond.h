@@ -142,7 +142,7 @@ int actiond_open(const struct actiond_options *opt, struct act_engine **out, cha
 void actiond_close(struct act_engine *e);
 
 /*
- * Create an action from its JSON description (API.md "Actions":
+ * Create an action from its JSON description (the REST API's "Actions":
  * {"name", "handler": {"kind": ...}, "retry_policy"?, "timeout_ms"?, ...}).
  * *out_json (optional) is the stored action with its "id", every default
  * filled in and secrets in "config" redacted.
@@ -173,7 +173,7 @@ int actiond_action_execute(struct act_engine *e, const char *id, const char *inp
                            char **out_json, char *errbuf, size_t errlen);
 
 /*
- * Create a subscription (API.md "Subscriptions": {"action_id",
+ * Create a subscription (the REST API's "Subscriptions": {"action_id",
  * "event_patterns": [...], "conditions"?, "priority"?, "enabled"?}).
  * *out_json (optional) is the stored subscription with its "id".
  * Errors: ACTIOND_EINVAL (malformed JSON, bad pattern or condition, with the
@@ -214,7 +214,7 @@ int actiond_subscription_delete(struct act_engine *e, const char *id, char *errb
 int actiond_emit(struct act_engine *e, const char *event_json, char **reply_json, char *errbuf,
                  size_t errlen);
 
-/* The current state of execution `id` (API.md "Executions": {"id",
+/* The current state of execution `id` (the REST API's "Executions": {"id",
  * "status", "attempt", "output", "error", "lineage", ...}) in
  * *execution_json.  ACTIOND_ENOTFOUND when unknown.  thread: any */
 int actiond_execution_get(struct act_engine *e, const char *id, char **execution_json,

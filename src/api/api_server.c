@@ -276,6 +276,8 @@ static void dispatch(struct act_api *api, struct MHD_Connection *conn, const cha
     req.body_len = st->len;
     req.content_type = ctype;
     route->handler(&req, resp);
+    if (resp->cont) /* deferred: the continuation sets the status */
+        return;
     if (resp->status < 100 || resp->status > 599) {
         act_log_error("%s %s: the handler answered no status", method, route->pattern);
         act_api_reply_problem(resp, 500, NULL, NULL, "the server produced no answer");

@@ -147,7 +147,8 @@ static bool leaf_regex(const struct act_cond *c, const json_t *f, char *why, siz
 
     if (!json_is_string(f))
         return leaf_false(c, f, " (not a string)", why, wl);
-    if (c->req_len && !memmem(json_string_value(f), json_string_length(f), c->req, c->req_len))
+    if (c->req_len && !act_match_contains(json_string_value(f), json_string_length(f), c->req,
+                                            c->req_len))
         rc = 0; /* a literal every match needs is missing: skip PCRE2 */
     else
         rc = act_match_re_exec(c->re, json_string_value(f), json_string_length(f));

@@ -84,6 +84,24 @@ size_t act_match_re_prefix(const char *re, size_t len, char *buf, size_t buf_len
  * act_match_re_prefix.  thread: any */
 size_t act_match_re_required(const char *re, size_t len, char *buf, size_t buf_len);
 
+/* Whether needle occurs in hay: memmem without its set-up cost, for the
+ * short subjects (event types, field values) the prefilters see.
+ * thread: any */
+static inline bool act_match_contains(const char *hay, size_t hl, const char *needle, size_t nl)
+{
+    if (nl == 0)
+        return true;
+    for (const char *p = hay, *end = hay + hl; nl <= (size_t)(end - p);) {
+        const char *q = memchr(p, needle[0], (size_t)(end - p) - nl + 1);
+        if (!q)
+            return false;
+        if (memcmp(q + 1, needle + 1, nl - 1) == 0)
+            return true;
+        p = q + 1;
+    }
+    return false;
+}
+
 /* ---- JSON paths and values ---- */
 
 struct act_jpath_seg {

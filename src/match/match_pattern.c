@@ -174,7 +174,7 @@ static bool segs_match(const struct act_pattern *p, const char *t, size_t tl)
 bool act_pattern_match(const struct act_pattern *p, const char *type, size_t type_len)
 {
     if (p->re) {
-        if (p->req_len && !memmem(type, type_len, p->req, p->req_len))
+        if (p->req_len && !act_match_contains(type, type_len, p->req, p->req_len))
             return false; /* cheap reject before PCRE2 */
         return act_match_re_exec(p->re, type, type_len) == 1;
     }
