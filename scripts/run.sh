@@ -28,6 +28,24 @@ case "$listen" in
     *) url="http://$listen" ;;
 esac
 
+# Start the daemon, load the example actions (idempotent), then stay in the
+# foreground until Ctrl-C / SIGTERM, which is passed on for a graceful drain.
+"$bin" --listen "$listen" --data-dir "$data_dir" --plugins-dir "$build/plugins" &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 0' INT TERM
+tries=0
+until curl -sf "$url/readyz" >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
+        echo "run: actiond did not become ready" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+python3 "$(dirname "$0")/bootstrap.py" "$url" "$(dirname "$0")/../examples/bootstrap/actions.json" || true
+
 echo "actiond: serving $url (data in $data_dir); Ctrl-C stops it"
-echo "try: curl -s $url/readyz   or   $build/actionctl --url $url actions list"
-exec "$bin" --listen "$listen" --data-dir "$data_dir"
+echo "try:  curl -s -XPOST $url/v1/events -H 'Content-Type: application/json' \\"
+echo "        -d '{\"type\":\"orders.paid\",\"data\":{\"amount\":150}}'"
+echo "      $build/actionctl --url $url executions list"
+wait "$pid"

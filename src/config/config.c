@@ -69,8 +69,8 @@ static const struct act_conf_key keys[] = {
      0, 0, "info", "least severe log level written"},
     {"log.format", "ACTIOND_LOG_FORMAT", "--log-format", "logfmt|json", ACT_CONF_T_FORMAT,
      FIELD(log_format), 0, 0, "logfmt", "log record format"},
-    {"plugins.dir", "ACTIOND_PLUGINS_DIR", NULL, "DIR", ACT_CONF_T_STR, FIELD(plugins_dir), 0, 0,
-     "", "native plugins may be loaded from this directory only (empty: none)"},
+    {"plugins.dir", "ACTIOND_PLUGINS_DIR", "--plugins-dir", "DIR", ACT_CONF_T_STR, FIELD(plugins_dir), 0, 0,
+     "", "native plugins load from this directory only; relative paths resolve in it (empty: any path)"},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

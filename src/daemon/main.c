@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "handler/handler_native.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -160,6 +161,10 @@ static int start(const struct act_config *cfg, struct act_engine **engine, struc
                 strerror(-rc));
         return ACT_EIO;
     }
+    if (act_native_set_plugins_dir(cfg->plugins_dir, &err) < 0) {
+        fprintf(stderr, "actiond: plugins.dir: %s\n", err.msg);
+        return ACT_EINVAL;
+    }
     if ((rc = act_engine_open(&ec, engine, &err)) < 0) {
         fprintf(stderr, "actiond: cannot open the engine in '%s': %s\n", cfg->data_dir, err.msg);
         return rc;
@@ -216,6 +221,7 @@ int main(int argc, char **argv)
     act_log_info("stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
     act_api_stop(api);       /* stop accepting, finish in-flight requests */
     act_engine_close(engine); /* drain running executions, close the store */
+    act_native_unload_all();
     if (cfg.port_file[0])
         unlink(cfg.port_file); /* a stale port must not mislead the next reader */
     act_log_info("stopped");

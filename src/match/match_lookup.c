@@ -39,17 +39,22 @@ struct sbuf {
     bool heap;
 };
 
-static void *sbuf_slot(struct sbuf *b)
+static void sbuf_grow(struct sbuf *b)
 {
-    if (b->n == b->cap) {
-        void *nv = act_xmalloc(b->cap * 2 * b->size);
-        memcpy(nv, b->v, b->n * b->size);
-        if (b->heap)
-            act_free(b->v);
-        b->v = nv;
-        b->cap *= 2;
-        b->heap = true;
-    }
+    void *nv = act_xmalloc(b->cap * 2 * b->size);
+
+    memcpy(nv, b->v, b->n * b->size);
+    if (b->heap)
+        act_free(b->v);
+    b->v = nv;
+    b->cap *= 2;
+    b->heap = true;
+}
+
+static inline void *sbuf_slot(struct sbuf *b)
+{
+    if (b->n == b->cap)
+        sbuf_grow(b);
     return (char *)b->v + b->size * b->n++;
 }
 

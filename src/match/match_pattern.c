@@ -79,32 +79,41 @@ static int bracket(const char *g, size_t gl, size_t i, uint32_t cp, size_t *end,
     return 0;
 }
 
+/* Bytes in the UTF-8 character at s[0]; ASCII without a call. */
+static inline size_t u8_len(const char *s, size_t n)
+{
+    uint32_t cp;
+
+    return (unsigned char)s[0] < 0x80 ? 1 : u8_next(s, n, &cp);
+}
+
 bool act_match_glob(const char *g, size_t gl, const char *s, size_t sl)
 {
     size_t gi = 0, si = 0, star_g = SIZE_MAX, star_s = 0;
-    uint32_t cp;
 
     while (si < sl) {
         if (gi < gl) {
-            size_t k = u8_next(s + si, sl - si, &cp), end = 0;
-            bool hit = false;
-            if (g[gi] == '*') {
+            char c = g[gi];
+            if (c == '*') {
                 star_g = ++gi;
                 star_s = si;
                 continue;
             }
-            if (g[gi] == '?') {
+            if (c == '?') {
                 gi++;
-                si += k;
+                si += u8_len(s + si, sl - si);
                 continue;
             }
-            if (g[gi] == '[' && bracket(g, gl, gi, cp, &end, &hit) == 0) {
-                if (hit) {
+            if (c == '[') {
+                uint32_t cp;
+                size_t k = u8_next(s + si, sl - si, &cp), end = 0;
+                bool hit = false;
+                if (bracket(g, gl, gi, cp, &end, &hit) == 0 && hit) {
                     gi = end;
                     si += k;
                     continue;
                 }
-            } else if (g[gi] == s[si]) {
+            } else if (c == s[si]) {
                 gi++;
                 si++;
                 continue;
@@ -113,7 +122,7 @@ bool act_match_glob(const char *g, size_t gl, const char *s, size_t sl)
         if (star_g == SIZE_MAX)
             return false;
         /* let the last '*' swallow one more character and retry */
-        star_s += u8_next(s + star_s, sl - star_s, &cp);
+        star_s += u8_len(s + star_s, sl - star_s);
         si = star_s;
         gi = star_g;
     }
