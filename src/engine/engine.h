@@ -67,6 +67,12 @@ int act_engine_action_delete(struct act_engine *e, const char *id, struct act_er
 /* Manual execute: *out = {"execution_id": "..."}; input NULL means {}. */
 int act_engine_action_execute(struct act_engine *e, const char *id, const json_t *input,
                               json_t **out, struct act_err *err);
+/* Manual execute with options: `flow_execution_id` (NULL: none) is stored
+ * on the execution and its retries and is filterable in the executions
+ * list.  *out = {"execution_id": "..."}. */
+int act_engine_action_execute_flow(struct act_engine *e, const char *id, const json_t *input,
+                                   const char *flow_execution_id, json_t **out,
+                                   struct act_err *err);
 int act_engine_action_metrics(struct act_engine *e, const char *id, const struct act_query *q,
                               json_t **out, struct act_err *err);
 
@@ -120,6 +126,31 @@ int act_engine_exec_cancel(struct act_engine *e, const char *id, json_t **out,
  * (succeeded, dead, cancelled) or timeout; *out is the last attempt. */
 int act_engine_exec_wait(struct act_engine *e, const char *id, int64_t timeout_ms, json_t **out,
                          struct act_err *err);
+
+/* Wait until this one attempt (not its retries) has an outcome: succeeded,
+ * failed (a retry is scheduled: see next_attempt_at of the chain), dead or
+ * cancelled; *out is the execution with its lineage.  ACT_ETIMEDOUT with
+ * *out set to the current state when the time runs out. */
+int act_engine_exec_wait_attempt(struct act_engine *e, const char *id, int64_t timeout_ms,
+                                 json_t **out, struct act_err *err);
+
+/* ---- documents ----
+ * A small keyed document store for subsystems built on the engine (the
+ * plugin registry): `kind` names the collection ("plugin"), `id` is the
+ * primary key, `key` a unique secondary key (a slug; NULL for none).
+ * Writes go through the writer (durable on return); ACT_ECONFLICT when the
+ * key is taken by another id, ACT_ENOTFOUND on update/delete of a missing id.
+ * Returned documents carry "id", "created_at", "updated_at". */
+int act_engine_doc_put(struct act_engine *e, const char *kind, const char *id, const char *key,
+                       const json_t *doc, bool insert, struct act_err *err);
+int act_engine_doc_get(struct act_engine *e, const char *kind, const char *id, json_t **out,
+                       struct act_err *err);
+int act_engine_doc_get_by_key(struct act_engine *e, const char *kind, const char *key,
+                              json_t **out, struct act_err *err);
+/* All documents of a kind, oldest first: a JSON array (new reference). */
+int act_engine_doc_list(struct act_engine *e, const char *kind, json_t **out, struct act_err *err);
+int act_engine_doc_delete(struct act_engine *e, const char *kind, const char *id,
+                          struct act_err *err);
 
 /* ---- dead letters ---- */
 int act_engine_dead_list(struct act_engine *e, const struct act_query *q, json_t **out,

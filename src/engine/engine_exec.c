@@ -223,6 +223,44 @@ int act_engine_exec_wait(struct act_engine *e, const char *id, int64_t timeout_m
     }
 }
 
+int act_engine_exec_wait_attempt(struct act_engine *e, const char *id, int64_t timeout_ms,
+                                 json_t **out, struct act_err *err)
+{
+    int64_t deadline = act_time_mono_us() + timeout_ms * 1000;
+    int rc;
+
+    *out = NULL;
+    for (;;) {
+        uint64_t gen;
+        struct timespec ts;
+        int status;
+
+        pthread_mutex_lock(&e->done_lock);
+        gen = e->done_gen;
+        pthread_mutex_unlock(&e->done_lock);
+        json_decref(*out);
+        *out = NULL;
+        if ((rc = act_engine_exec_get(e, id, out, err)) < 0)
+            return rc;
+        status = act_exec_status_parse(json_string_value(json_object_get(*out, "status")));
+        if (status >= ACT_EXEC_SUCCEEDED)
+            return ACT_OK;
+        if (act_time_mono_us() >= deadline)
+            return act_err_set(err, ACT_ETIMEDOUT, "execution '%s' is still %s", id,
+                               act_exec_status_name(status));
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&e->done_lock);
+        if (e->done_gen == gen)
+            pthread_cond_timedwait(&e->done_cond, &e->done_lock, &ts);
+        pthread_mutex_unlock(&e->done_lock);
+    }
+}
+
 /* ---- cancel ---- */
 
 static int cancel_fn(struct act_engine *e, void *arg, struct act_err *err)
@@ -333,13 +371,24 @@ static int run_new_exec(struct act_engine *e, struct new_exec *n, json_t **out,
 int act_engine_action_execute(struct act_engine *e, const char *id, const json_t *input,
                               json_t **out, struct act_err *err)
 {
+    return act_engine_action_execute_flow(e, id, input, NULL, out, err);
+}
+
+int act_engine_action_execute_flow(struct act_engine *e, const char *id, const json_t *input,
+                                   const char *flow_execution_id, json_t **out,
+                                   struct act_err *err)
+{
     struct new_exec n = {0};
     int rc;
 
     *out = NULL;
     if (input && !json_is_object(input))
         return act_err_field(err, ACT_EINVAL, "input", "input must be an object");
+    if (flow_execution_id && strlen(flow_execution_id) > 256)
+        return act_err_field(err, ACT_EINVAL, "flow_execution_id",
+                             "flow_execution_id is longer than 256 characters");
     n.action_id = id;
+    n.flow_execution_id = flow_execution_id;
     n.input = input ? json_incref((json_t *)input) : json_object();
     rc = run_new_exec(e, &n, out, err);
     json_decref(n.input);

@@ -180,10 +180,40 @@ static bool leaf_eval(const struct act_cond *c, const json_t *ev, char *why, siz
     }
 }
 
+static bool eval(const struct act_cond *c, const json_t *ev, char *why, size_t wl);
+
+/* Compound nodes, out of line so a leaf's frame has no reason buffer. */
+static bool eval_any(const struct act_cond *c, const json_t *ev, char *why, size_t wl)
+{
+    char inner[256];
+
+    inner[0] = '\0';
+    for (size_t i = 0; i < c->n_kids; i++)
+        if (eval(c->kids[i], ev, (why && i == 0) ? inner : NULL, sizeof(inner)))
+            return true;
+    if (why && wl) {
+        snprintf(why, wl, "any: none of %zu held; first: %s", c->n_kids, inner);
+        act_match_trim_utf8(why);
+    }
+    return false;
+}
+
+static bool eval_not(const struct act_cond *c, const json_t *ev, char *why, size_t wl)
+{
+    char inner[200];
+
+    if (!eval(c->kids[0], ev, NULL, 0))
+        return true;
+    if (why && wl) {
+        describe(c->kids[0], inner, sizeof(inner));
+        snprintf(why, wl, "not: %s held", inner);
+        act_match_trim_utf8(why);
+    }
+    return false;
+}
+
 static bool eval(const struct act_cond *c, const json_t *ev, char *why, size_t wl)
 {
-    char inner[256] = "";
-
     switch (c->kind) {
     case ACT_COND_LEAF:
         return leaf_eval(c, ev, why, wl);
@@ -193,23 +223,9 @@ static bool eval(const struct act_cond *c, const json_t *ev, char *why, size_t w
                 return false; /* the first failing member explains */
         return true;
     case ACT_COND_ANY:
-        for (size_t i = 0; i < c->n_kids; i++)
-            if (eval(c->kids[i], ev, (why && i == 0) ? inner : NULL, sizeof(inner)))
-                return true;
-        if (why && wl) {
-            snprintf(why, wl, "any: none of %zu held; first: %s", c->n_kids, inner);
-            act_match_trim_utf8(why);
-        }
-        return false;
+        return eval_any(c, ev, why, wl);
     case ACT_COND_NOT:
-        if (!eval(c->kids[0], ev, NULL, 0))
-            return true;
-        if (why && wl) {
-            describe(c->kids[0], inner, sizeof(inner));
-            snprintf(why, wl, "not: %s held", inner);
-            act_match_trim_utf8(why);
-        }
-        return false;
+        return eval_not(c, ev, why, wl);
     }
     return false;
 }

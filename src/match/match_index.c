@@ -74,25 +74,40 @@
 
 static void svec_push(struct act_svec *v, struct act_msub *s)
 {
-    if (v->n == v->cap) {
-        v->cap = v->cap ? v->cap * 2 : 2;
-        v->v = act_xrealloc(v->v, v->cap * sizeof(*v->v));
+    if (v->cap == 0) {
+        v->u.one = s;
+        v->cap = v->n = 1;
+        return;
     }
-    v->v[v->n++] = s;
+    if (v->cap == 1) { /* second member: move to an array */
+        struct act_msub *first = v->u.one;
+        v->u.arr = act_xmalloc(2 * sizeof(*v->u.arr));
+        v->u.arr[0] = first;
+        v->cap = 2;
+    } else if (v->n == v->cap) {
+        v->cap *= 2;
+        v->u.arr = act_xrealloc(v->u.arr, v->cap * sizeof(*v->u.arr));
+    }
+    v->u.arr[v->n++] = s;
 }
 
 /* Remove one occurrence of s (order inside a node does not matter). */
 static void svec_remove(struct act_svec *v, const struct act_msub *s)
 {
+    if (v->cap == 1) {
+        if (v->u.one == s)
+            v->n = v->cap = 0, v->u.one = NULL;
+        return;
+    }
     for (uint32_t i = 0; i < v->n; i++) {
-        if (v->v[i] == s) {
-            v->v[i] = v->v[--v->n];
+        if (v->u.arr[i] == s) {
+            v->u.arr[i] = v->u.arr[--v->n];
             break;
         }
     }
-    if (!v->n) {
-        act_free(v->v);
-        v->v = NULL;
+    if (!v->n && v->cap) {
+        act_free(v->u.arr);
+        v->u.arr = NULL;
         v->cap = 0;
     }
 }

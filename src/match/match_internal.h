@@ -209,11 +209,21 @@ bool act_mmap_del(struct act_mmap *m, uint64_t hash, const void *val);
 
 struct act_msub;
 
-/* Subscriptions reached through one node, in no particular order. */
+/* Subscriptions reached through one node, in no particular order.  Most
+ * nodes hold one sub, so cap == 1 keeps it inline (no array to chase);
+ * cap == 0 is empty; cap >= 2 uses the array. */
 struct act_svec {
-    struct act_msub **v;
+    union {
+        struct act_msub *one;
+        struct act_msub **arr;
+    } u;
     uint32_t n, cap;
 };
+
+static inline struct act_msub *const *act_svec_items(const struct act_svec *v)
+{
+    return v->cap == 1 ? &v->u.one : v->u.arr;
+}
 
 /* A pattern checked in full whenever lookup reaches its node: regexes, and
  * patterns with two or more `**`.  Shared by every sub with the same text. */

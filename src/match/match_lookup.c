@@ -80,8 +80,10 @@ static void push(struct walk *w, const struct act_mnode *n, size_t k)
 
 static void add_all(struct walk *w, const struct act_svec *v)
 {
+    struct act_msub *const *items = act_svec_items(v);
+
     for (uint32_t i = 0; i < v->n; i++)
-        *(const struct act_msub **)sbuf_slot(&w->cands) = v->v[i];
+        *(const struct act_msub **)sbuf_slot(&w->cands) = items[i];
 }
 
 static void split(struct walk *w)

@@ -139,6 +139,11 @@ struct act_store_ops {
     int (*dead_mark_replayed)(struct act_store *st, const char *exec_id, const char *replay_id,
                               struct act_err *err);
 
+    /* Keyed documents (see act_engine_doc_put). */
+    int (*doc_put)(struct act_store *st, const char *kind, const char *id, const char *key,
+                   const json_t *doc, bool insert, int64_t now, struct act_err *err);
+    int (*doc_delete)(struct act_store *st, const char *kind, const char *id, struct act_err *err);
+
     /* -- read side: any thread, committed data -- */
     int (*actions_load)(struct act_store *st, act_store_doc_fn *fn, void *ud, struct act_err *err);
     int (*subs_load)(struct act_store *st, act_store_doc_fn *fn, void *ud, struct act_err *err);
@@ -170,6 +175,10 @@ struct act_store_ops {
     int (*dead_get)(struct act_store *st, const char *exec_id, json_t **out, struct act_err *err);
     int (*dead_list)(struct act_store *st, const struct act_store_filter *f, json_t **items,
                      struct act_err *err);
+    /* by_key: look `id_or_key` up as the key instead of the id. */
+    int (*doc_get)(struct act_store *st, const char *kind, const char *id_or_key, bool by_key,
+                   json_t **out, struct act_err *err);
+    int (*doc_list)(struct act_store *st, const char *kind, json_t **out, struct act_err *err);
     /* Finished attempts of an action since `since` (us, 0 = all time):
      * counts per status and durations in ms (caller frees *durations). */
     int (*action_stats)(struct act_store *st, const char *action_id, int64_t since,

@@ -57,6 +57,9 @@ static const char *const schema_sql =
     " tenant TEXT NOT NULL, action_id TEXT NOT NULL, reason TEXT,"
     " created_at INTEGER NOT NULL, replayed_by TEXT);"
     "CREATE INDEX IF NOT EXISTS dead_action ON dead_letters(action_id, created_at);"
+    "CREATE TABLE IF NOT EXISTS docs(kind TEXT NOT NULL, tenant TEXT NOT NULL, id TEXT NOT NULL,"
+    " key TEXT, doc TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY(kind, tenant, id), UNIQUE(kind, tenant, key));"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');";
 
 static const char *const wsql[W_N] = {
@@ -101,6 +104,11 @@ static const char *const wsql[W_N] = {
     [W_DEAD_INSERT] = "INSERT OR REPLACE INTO dead_letters(execution_id, tenant, action_id,"
                       " reason, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
     [W_DEAD_REPLAYED] = "UPDATE dead_letters SET replayed_by = ?2 WHERE execution_id = ?1",
+    [W_DOC_INSERT] = "INSERT INTO docs(kind, tenant, id, key, doc, created_at, updated_at)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+    [W_DOC_UPDATE] = "UPDATE docs SET key = ?4, doc = ?5, updated_at = ?6"
+                     " WHERE kind = ?1 AND tenant = ?2 AND id = ?3",
+    [W_DOC_DELETE] = "DELETE FROM docs WHERE kind = ?1 AND tenant = ?2 AND id = ?3",
 };
 
 int act_sqlite_fail(sqlite3 *db, struct act_err *err, const char *what)
@@ -416,6 +424,47 @@ static int s_dead_mark_replayed(struct act_store *st, const char *exec_id, const
     return simple(s, W_DEAD_REPLAYED, err, "mark replayed");
 }
 
+static int s_doc_put(struct act_store *st, const char *kind, const char *id, const char *key,
+                     const json_t *doc, bool insert, int64_t now, struct act_err *err)
+{
+    struct sqlite_store *s = S(st);
+    enum wstmt k = insert ? W_DOC_INSERT : W_DOC_UPDATE;
+    sqlite3_stmt *q = s->w[k];
+    char *text = json_dumps(doc, JSON_COMPACT);
+    int rc;
+
+    sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, s->tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, id, -1, SQLITE_STATIC);
+    act_sqlite_bind_text(q, 4, key);
+    sqlite3_bind_text(q, 5, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, now);
+    rc = wstep(s, k);
+    act_free(text);
+    if (rc == SQLITE_CONSTRAINT)
+        return act_err_set(err, ACT_ECONFLICT, "%s '%s' exists already", kind, key ? key : id);
+    if (rc != SQLITE_DONE)
+        return act_sqlite_fail(s->wdb, err, "put document");
+    if (!insert && sqlite3_changes(s->wdb) == 0)
+        return act_err_set(err, ACT_ENOTFOUND, "%s '%s' not found", kind, id);
+    return ACT_OK;
+}
+
+static int s_doc_delete(struct act_store *st, const char *kind, const char *id,
+                        struct act_err *err)
+{
+    struct sqlite_store *s = S(st);
+    sqlite3_stmt *q = s->w[W_DOC_DELETE];
+
+    sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, s->tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, id, -1, SQLITE_STATIC);
+    if (wstep(s, W_DOC_DELETE) != SQLITE_DONE)
+        return act_sqlite_fail(s->wdb, err, "delete document");
+    return sqlite3_changes(s->wdb) ? ACT_OK
+                                   : act_err_set(err, ACT_ENOTFOUND, "%s '%s' not found", kind, id);
+}
+
 static void s_close(struct act_store *st)
 {
     struct sqlite_store *s = S(st);
@@ -543,6 +592,7 @@ int act_store_sqlite_open(const struct act_store_conf *conf, struct act_store **
             .exec_claim = s_exec_claim, .exec_finish = s_exec_finish,
             .exec_release = s_exec_release, .exec_cancel = s_exec_cancel,
             .dead_insert = s_dead_insert, .dead_mark_replayed = s_dead_mark_replayed,
+            .doc_put = s_doc_put, .doc_delete = s_doc_delete,
         };
         act_sqlite_read_ops(&ops);
     }

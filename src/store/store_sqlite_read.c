@@ -453,6 +453,31 @@ static int r_dead_list(struct act_store *st, const struct act_store_filter *f, j
     return run_list(S(st), &b, dead_row, items, err);
 }
 
+/* ---- documents ---- */
+
+static json_t *kdoc_row(sqlite3_stmt *st)
+{
+    return doc_row(st);
+}
+
+static int r_doc_get(struct act_store *st, const char *kind, const char *id_or_key, bool by_key,
+                     json_t **out, struct act_err *err)
+{
+    struct qb b = {0};
+    qb_text(&b, "SELECT id, doc, created_at, updated_at FROM docs WHERE kind = ?", kind);
+    qb_text(&b, " AND tenant = ?", S(st)->tenant);
+    qb_text(&b, by_key ? " AND key = ?" : " AND id = ?", id_or_key);
+    return get_one(S(st), &b, kdoc_row, kind, id_or_key, out, err);
+}
+
+static int r_doc_list(struct act_store *st, const char *kind, json_t **out, struct act_err *err)
+{
+    struct qb b = {0};
+    qb_text(&b, "SELECT id, doc, created_at, updated_at FROM docs WHERE kind = ?", kind);
+    qb_text(&b, " AND tenant = ? ORDER BY created_at, id", S(st)->tenant);
+    return run_list(S(st), &b, kdoc_row, out, err);
+}
+
 /* ---- metrics ---- */
 
 static int r_action_stats(struct act_store *st, const char *action_id, int64_t since,
@@ -581,6 +606,8 @@ void act_sqlite_read_ops(struct act_store_ops *ops)
     ops->dead_get = r_dead_get;
     ops->dead_list = r_dead_list;
     ops->action_stats = r_action_stats;
+    ops->doc_get = r_doc_get;
+    ops->doc_list = r_doc_list;
 }
 
 static const char *const status_names[ACT_EXEC_N_STATUS] = {

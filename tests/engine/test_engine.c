@@ -352,6 +352,50 @@ static void test_explain_metrics_validation(struct act_engine *e)
     json_decref(list);
 }
 
+static void test_docs_and_flow(struct act_engine *e)
+{
+    json_t *doc = J("{\"name\":\"Email\",\"status\":\"active\"}"), *out = NULL, *list = NULL;
+    struct act_err err = {0};
+    struct act_query q = {0};
+    char a[40];
+
+    subtest("documents, flow ids, waiting for one attempt");
+    is_int(act_engine_doc_put(e, "plugin", "p-1", "email", doc, true, &err), 0, "doc inserted");
+    is_int(act_engine_doc_put(e, "plugin", "p-2", "email", doc, true, &err), ACT_ECONFLICT,
+           "a taken key is a conflict");
+    ok(act_engine_doc_get_by_key(e, "plugin", "email", &out, &err) == 0, "found by key");
+    is_str(str(out, "id"), "p-1", "by key gives the id");
+    is_str(str(out, "name"), "Email", "with the document");
+    json_decref(out);
+    is_int(act_engine_doc_put(e, "plugin", "p-9", "x", doc, false, &err), ACT_ENOTFOUND,
+           "updating a missing id");
+    ok(act_engine_doc_list(e, "plugin", &list, &err) == 0 && json_array_size(list) == 1,
+       "list holds one");
+    json_decref(list);
+    is_int(act_engine_doc_delete(e, "plugin", "p-1", &err), 0, "deleted");
+    is_int(act_engine_doc_get(e, "plugin", "p-1", &out, &err), ACT_ENOTFOUND, "gone");
+    json_decref(doc);
+
+    create_action(e, "{\"name\":\"flowed\",\"handler\":{\"kind\":\"command\",\"argv\":"
+                     "[\"/bin/false\"]},\"retry_policy\":{\"max_retries\":1,\"backoff\":\"fixed\","
+                     "\"initial_delay_ms\":5000,\"max_delay_ms\":5000,\"jitter\":false}}",
+                  a);
+    ok(act_engine_action_execute_flow(e, a, NULL, "flow_123", &out, &err) == 0, "execute in a flow");
+    {
+        json_t *x = NULL;
+        ok(act_engine_exec_wait_attempt(e, str(out, "execution_id"), 10000, &x, &err) == 0,
+           "first attempt has an outcome");
+        is_str(str(x, "status"), "failed", "it failed, a retry is scheduled");
+        is_str(str(x, "flow_execution_id"), "flow_123", "flow id stored");
+        json_decref(x);
+    }
+    json_decref(out);
+    q.flow_execution_id = "flow_123";
+    ok(act_engine_exec_list(e, &q, &list, &err) == 0, "list by flow id");
+    is_int(json_array_size(json_object_get(list, "items")), 2, "the attempt and its scheduled retry");
+    json_decref(list);
+}
+
 static void test_recovery(void)
 {
     struct act_engine *e = open_engine(2);
@@ -387,6 +431,7 @@ int main(void)
     test_retry_dead_replay(e);
     test_flow_control(e);
     test_explain_metrics_validation(e);
+    test_docs_and_flow(e);
     act_engine_close(e);
     test_recovery();
     e = open_engine(1); /* one worker: start order is dispatch order */
