@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential cmake pkg-config \
 libmicrohttpd-dev libjansson-dev libpcre2-dev libsqlite3-dev libssl-dev \
 libfyaml-dev libcurl4-openssl-dev \
-sqlite3 python3 curl wrk"
+sqlite3 python3 python3-aiosmtpd curl jq wrk"
 
 missing=""
 for p in $PKGS; do
@@ -15,6 +15,11 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+# Node.js (the example remote plugin and the npm test oracles): any install
+# that provides the commands will do (the machine may carry NodeSource's).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing$missing" >&2

@@ -188,8 +188,10 @@ static void test_null_and_reasons(void)
     ok(act_cond_compile(NULL, &c, &err) == 0 && c, "NULL spec compiles");
     ok(act_cond_eval(c, event, NULL, 0), "and always holds");
     act_cond_free(c);
+    j = json_object();
     ok(act_cond_compile(null, &c, &err) == 0 && c, "JSON null compiles");
-    ok(act_cond_eval(c, json_object(), NULL, 0), "and always holds");
+    ok(act_cond_eval(c, j, NULL, 0), "and always holds");
+    json_decref(j);
     act_cond_free(c);
     ok(act_cond_eval(NULL, event, NULL, 0), "a NULL condition holds");
 
