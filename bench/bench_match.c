@@ -180,117 +180,157 @@ static void linear_compile(struct sub *s)
         ACT_BUG("condition does not compile");
 }
 
+/* Everything one run needs and measures. */
+struct bench {
+    size_t n_subs, n_events, n_svc, n_lit;
+    struct sub *subs;
+    char **lit;                /* literal types, to draw event types from */
+    json_t *pool[EVENT_POOL];
+    struct act_match_index *ix;
+    struct act_match_hits hits;
+    struct counts k;
+    long rss0, rss1;
+    int64_t t_load, t_idx, w_idx, t_lin;
+    size_t idx_hits, lin_hits, lin_done, mismatches;
+};
+
+static void setup(struct bench *b)
+{
+    char buf[128];
+    int64_t t0;
+
+    b->subs = act_xcalloc(b->n_subs, sizeof(*b->subs));
+    b->lit = act_xcalloc(b->n_subs, sizeof(*b->lit));
+    for (size_t i = 0; i < b->n_subs; i++) {
+        struct sub *s = &b->subs[i];
+        snprintf(s->id, sizeof(s->id), "sub%zu", i % 100000000);
+        gen_pattern(i, b->n_svc, buf, sizeof(buf), &b->k);
+        if (strncmp(buf, "svc", 3) == 0 && !strchr(buf, '*') && !strchr(buf, '?'))
+            b->lit[b->n_lit++] = act_xstrdup(buf);
+        s->patterns = json_pack("[s]", buf);
+        s->cond = gen_cond(&b->k);
+        s->prio = (int)rnd(3);
+    }
+    b->rss0 = rss_kib(); /* the JSON specs exist; now measure what the index adds */
+    b->ix = act_match_index_new();
+    t0 = act_time_mono_us();
+    for (size_t i = 0; i < b->n_subs; i++) {
+        struct sub *s = &b->subs[i];
+        if (act_match_index_add(b->ix, s->id, s->patterns, s->cond, s->prio, s, NULL) < 0)
+            ACT_BUG("add failed");
+    }
+    b->t_load = act_time_mono_us() - t0;
+    b->rss1 = rss_kib();
+    for (size_t i = 0; i < EVENT_POOL; i++)
+        b->pool[i] = gen_event(b->lit, b->n_lit, b->n_svc);
+}
+
+static void run_index(struct bench *b)
+{
+    int64_t w0 = act_time_mono_us(), t0 = cpu_us();
+
+    for (size_t e = 0; e < b->n_events; e++) {
+        b->hits.n = 0;
+        b->idx_hits += act_match_index_lookup(b->ix, b->pool[e % EVENT_POOL], &b->hits);
+    }
+    b->t_idx = cpu_us() - t0;
+    b->w_idx = act_time_mono_us() - w0;
+}
+
+/* The linear scan of the same set on fewer events, each checked against
+ * the index (same subs, same order). */
+static void run_linear(struct bench *b)
+{
+    const struct sub **want = act_xcalloc(b->n_subs + 1, sizeof(*want));
+    size_t n_lin = b->n_events / 500 > 200 ? b->n_events / 500 : 200;
+
+    for (size_t i = 0; i < b->n_subs; i++)
+        linear_compile(&b->subs[i]);
+    if (n_lin > b->n_events)
+        n_lin = b->n_events;
+    for (size_t e = 0; e < n_lin && b->t_lin < 2000000; e++) {
+        const json_t *ev = b->pool[e % EVENT_POOL];
+        int64_t t0 = cpu_us();
+        size_t m = linear(b->subs, b->n_subs, ev, want);
+        bool same;
+        b->t_lin += cpu_us() - t0;
+        b->lin_hits += m;
+        b->lin_done++;
+        b->hits.n = 0;
+        same = act_match_index_lookup(b->ix, ev, &b->hits) == m;
+        for (size_t i = 0; same && i < m; i++)
+            same = b->hits.v[i].ud == want[i];
+        b->mismatches += !same;
+    }
+    act_free(want);
+}
+
+static void report(const struct bench *b)
+{
+    double idx_rate = (double)b->n_events / ((double)b->t_idx / 1e6);
+    double lin_rate = (double)b->lin_done / ((double)b->t_lin / 1e6);
+    const struct counts *k = &b->k;
+
+    printf("bench_match %zu %zu\n", b->n_subs, b->n_events);
+    printf("  %-22s %zu (literal %zu, svc.*.created %zu, svc.** %zu, **.failed %zu, glob %zu,"
+           " re: %zu; %zu with a condition)\n",
+           "subscriptions", b->n_subs, k->literal, k->star, k->dstar, k->failed, k->glob, k->regex,
+           k->cond);
+    printf("  %-22s %.0f subs/s (%.1f ms)\n", "index load",
+           (double)b->n_subs / ((double)b->t_load / 1e6), (double)b->t_load / 1e3);
+    printf("  %-22s %.1f MiB (index %.1f MiB = %.0f bytes/sub; the rest is the bench's JSON)\n",
+           "RSS after load", (double)b->rss1 / 1024.0, (double)(b->rss1 - b->rss0) / 1024.0,
+           (double)(b->rss1 - b->rss0) * 1024.0 / (double)b->n_subs);
+    printf("  %-22s %.2f (index) / %.2f (linear)\n", "matches/event",
+           (double)b->idx_hits / (double)b->n_events, (double)b->lin_hits / (double)b->lin_done);
+    printf("  %-22s %12.0f events/s  (%zu events, %.3f us/event CPU; wall %.0f events/s)\n",
+           "index", idx_rate, b->n_events, (double)b->t_idx / (double)b->n_events,
+           (double)b->n_events / ((double)b->w_idx / 1e6));
+    printf("  %-22s %12.0f events/s  (%zu events, %.1f us/event)\n", "linear scan", lin_rate,
+           b->lin_done, (double)b->t_lin / (double)b->lin_done);
+    printf("  %-22s %12.1fx\n", "index / linear", idx_rate / lin_rate);
+    printf("  %-22s %zu of %zu checked events\n", "result mismatches", b->mismatches,
+           b->lin_done);
+}
+
+static void teardown(struct bench *b)
+{
+    act_match_hits_release(&b->hits);
+    act_match_index_free(b->ix);
+    for (size_t i = 0; i < b->n_subs; i++) {
+        struct sub *s = &b->subs[i];
+        for (size_t p = 0; p < s->n_pats; p++)
+            act_pattern_free(s->pats[p]);
+        act_free(s->pats);
+        act_cond_free(s->c);
+        json_decref(s->patterns);
+        json_decref(s->cond);
+    }
+    for (size_t i = 0; i < b->n_lit; i++)
+        act_free(b->lit[i]);
+    for (size_t i = 0; i < EVENT_POOL; i++)
+        json_decref(b->pool[i]);
+    act_free(b->lit);
+    act_free(b->subs);
+}
+
 int main(int argc, char **argv)
 {
-    size_t n_subs = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
-    size_t n_events = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000000;
-    size_t n_svc = n_subs / 100 > 20 ? n_subs / 100 : 20, n_lit = 0, n_lin, lin_done = 0;
-    size_t idx_hits = 0, lin_hits = 0, mismatches = 0;
-    struct sub *subs = act_xcalloc(n_subs, sizeof(*subs));
-    char **lit = act_xcalloc(n_subs, sizeof(*lit));
-    json_t **pool = act_xcalloc(EVENT_POOL, sizeof(*pool));
-    const struct sub **want = act_xcalloc(n_subs + 1, sizeof(*want));
-    struct act_match_index *ix = act_match_index_new();
-    struct act_match_hits hits = {0};
-    struct counts k = {0};
-    long rss0, rss1;
-    int64_t t0, w0, t_load, t_idx, w_idx, t_lin;
-    char buf[128];
+    static struct bench b;
+    int rc;
 
-    if (n_subs < 20 || n_events < 1) {
+    b.n_subs = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
+    b.n_events = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000000;
+    if (b.n_subs < 20 || b.n_events < 1) {
         fprintf(stderr, "usage: bench_match [n_subs >= 20] [n_events >= 1]\n");
         return 2;
     }
-    for (size_t i = 0; i < n_subs; i++) {
-        snprintf(subs[i].id, sizeof(subs[i].id), "sub%zu", i % 100000000);
-        gen_pattern(i, n_svc, buf, sizeof(buf), &k);
-        if (strncmp(buf, "svc", 3) == 0 && !strchr(buf, '*') && !strchr(buf, '?'))
-            lit[n_lit++] = act_xstrdup(buf);
-        subs[i].patterns = json_pack("[s]", buf);
-        subs[i].cond = gen_cond(&k);
-        subs[i].prio = (int)rnd(3);
-    }
-    rss0 = rss_kib(); /* the JSON specs exist; now measure what the index adds */
-    t0 = act_time_mono_us();
-    for (size_t i = 0; i < n_subs; i++)
-        if (act_match_index_add(ix, subs[i].id, subs[i].patterns, subs[i].cond, subs[i].prio,
-                                &subs[i], NULL) < 0)
-            ACT_BUG("add failed");
-    t_load = act_time_mono_us() - t0;
-    rss1 = rss_kib();
-    for (size_t i = 0; i < EVENT_POOL; i++)
-        pool[i] = gen_event(lit, n_lit, n_svc);
-
-    /* index */
-    w0 = act_time_mono_us();
-    t0 = cpu_us();
-    for (size_t e = 0; e < n_events; e++) {
-        hits.n = 0;
-        idx_hits += act_match_index_lookup(ix, pool[e % EVENT_POOL], &hits);
-    }
-    t_idx = cpu_us() - t0;
-    w_idx = act_time_mono_us() - w0;
-
-    /* linear scan of the same set, checked against the index */
-    for (size_t i = 0; i < n_subs; i++)
-        linear_compile(&subs[i]);
-    n_lin = n_events / 500 > 200 ? n_events / 500 : 200;
-    if (n_lin > n_events)
-        n_lin = n_events;
-    t_lin = 0;
-    for (size_t e = 0; e < n_lin && t_lin < 2000000; e++) {
-        const json_t *ev = pool[e % EVENT_POOL];
-        size_t m;
-        t0 = cpu_us();
-        m = linear(subs, n_subs, ev, want);
-        t_lin += cpu_us() - t0;
-        lin_hits += m;
-        lin_done++;
-        hits.n = 0;
-        bool same = act_match_index_lookup(ix, ev, &hits) == m;
-        for (size_t i = 0; same && i < m; i++)
-            same = hits.v[i].ud == want[i];
-        mismatches += !same;
-    }
-
-    double idx_rate = (double)n_events / ((double)t_idx / 1e6);
-    double lin_rate = (double)lin_done / ((double)t_lin / 1e6);
-    printf("bench_match %zu %zu\n", n_subs, n_events);
-    printf("  %-22s %zu (literal %zu, svc.*.created %zu, svc.** %zu, **.failed %zu, glob %zu,"
-           " re: %zu; %zu with a condition)\n",
-           "subscriptions", n_subs, k.literal, k.star, k.dstar, k.failed, k.glob, k.regex, k.cond);
-    printf("  %-22s %.0f subs/s (%.1f ms)\n", "index load", (double)n_subs / ((double)t_load / 1e6),
-           (double)t_load / 1e3);
-    printf("  %-22s %.1f MiB (index %.1f MiB = %.0f bytes/sub; the rest is the bench's JSON)\n",
-           "RSS after load", (double)rss1 / 1024.0, (double)(rss1 - rss0) / 1024.0,
-           (double)(rss1 - rss0) * 1024.0 / (double)n_subs);
-    printf("  %-22s %.2f (index) / %.2f (linear)\n", "matches/event",
-           (double)idx_hits / (double)n_events, (double)lin_hits / (double)lin_done);
-    printf("  %-22s %12.0f events/s  (%zu events, %.3f us/event CPU; wall %.0f events/s)\n",
-           "index", idx_rate, n_events, (double)t_idx / (double)n_events,
-           (double)n_events / ((double)w_idx / 1e6));
-    printf("  %-22s %12.0f events/s  (%zu events, %.1f us/event)\n", "linear scan", lin_rate,
-           lin_done, (double)t_lin / (double)lin_done);
-    printf("  %-22s %12.1fx\n", "index / linear", idx_rate / lin_rate);
-    printf("  %-22s %zu of %zu checked events\n", "result mismatches", mismatches, lin_done);
-
-    act_match_hits_release(&hits);
-    act_match_index_free(ix);
-    for (size_t i = 0; i < n_subs; i++) {
-        for (size_t p = 0; p < subs[i].n_pats; p++)
-            act_pattern_free(subs[i].pats[p]);
-        act_free(subs[i].pats);
-        act_cond_free(subs[i].c);
-        json_decref(subs[i].patterns);
-        json_decref(subs[i].cond);
-    }
-    for (size_t i = 0; i < n_lit; i++)
-        act_free(lit[i]);
-    for (size_t i = 0; i < EVENT_POOL; i++)
-        json_decref(pool[i]);
-    act_free(pool);
-    act_free(lit);
-    act_free(want);
-    act_free(subs);
-    return mismatches ? 1 : 0;
+    b.n_svc = b.n_subs / 100 > 20 ? b.n_subs / 100 : 20;
+    setup(&b);
+    run_index(&b);
+    run_linear(&b);
+    report(&b);
+    rc = b.mismatches ? 1 : 0;
+    teardown(&b);
+    return rc;
 }

@@ -154,7 +154,8 @@ static bool leaf_regex(const struct act_cond *c, const json_t *f, char *why, siz
         rc = act_match_re_exec(c->re, json_string_value(f), json_string_length(f));
     if (rc == 1)
         return true;
-    return leaf_false(c, f, rc == 0 ? "" : rc == ACT_ETOOBIG ? " (regex limit hit)" : " (regex error)",
+    return leaf_false(c, f,
+                      rc == 0 ? "" : rc == ACT_ETOOBIG ? " (regex limit hit)" : " (regex error)",
                       why, wl);
 }
 

@@ -414,9 +414,9 @@ int act_match_index_add(struct act_match_index *ix, const char *sub_id, const js
 
 int act_match_index_remove(struct act_match_index *ix, const char *sub_id)
 {
-    size_t len = strlen(sub_id);
-    uint64_t h = id_hash(sub_id, len);
-    struct act_msub *s = sub_get(ix, sub_id, len, h);
+    size_t len = sub_id ? strlen(sub_id) : 0;
+    uint64_t h = id_hash(sub_id ? sub_id : "", len);
+    struct act_msub *s = sub_id ? sub_get(ix, sub_id, len, h) : NULL;
 
     if (!s)
         return ACT_ENOTFOUND;

@@ -296,8 +296,8 @@ static int compile_regex(struct act_pattern *p, struct act_err *err)
         if (i == start)
             break; /* empty segment: stop at what we have */
         p->store[i] = '\0';
-        p->segs[p->n_segs++] =
-            (struct act_seg){.kind = ACT_SEG_LIT, .s = p->store + start, .len = (uint32_t)(i - start)};
+        p->segs[p->n_segs++] = (struct act_seg){
+            .kind = ACT_SEG_LIT, .s = p->store + start, .len = (uint32_t)(i - start)};
         start = i + 1;
     }
     return ACT_OK;

@@ -13,6 +13,7 @@
 #include "match/match_internal.h"
 #include "tap.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +56,10 @@ static void gen_pattern(char *buf, size_t len)
     }
     for (size_t i = 0; i < segs; i++) {
         uint32_t r = rnd(100);
-        const char *s = r < 50 ? VOCAB[rnd(5)] : r < 63 ? "*" : r < 78 ? "**"
-                                                             : GLOBS[rnd(sizeof(GLOBS) / sizeof(*GLOBS))];
+        const char *s = r < 50   ? VOCAB[rnd(5)]
+                        : r < 63 ? "*"
+                        : r < 78 ? "**"
+                                 : GLOBS[rnd(sizeof(GLOBS) / sizeof(*GLOBS))];
         n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "." : "", s);
     }
 }
@@ -72,8 +75,10 @@ static json_t *gen_cond(void)
         return json_pack("{s:s, s:s}", "field", "data.n", "op", "exists");
     if (r == 7)
         return json_pack("{s:[{s:s,s:s,s:i},{s:s,s:s,s:i}]}", "any", "field", "data.n", "op", "lt",
-                         "value", (int)rnd(5), "field", "data.n", "op", "gt", "value", 5 + (int)rnd(5));
-    return json_pack("{s:s, s:s, s:i}", "field", "data.n", "op", ops[rnd(4)], "value", (int)rnd(10));
+                         "value", (int)rnd(5), "field", "data.n", "op", "gt", "value",
+                         5 + (int)rnd(5));
+    return json_pack("{s:s, s:s, s:i}", "field", "data.n", "op", ops[rnd(4)], "value",
+                     (int)rnd(10));
 }
 
 /* The model: what a linear scan sees. */
@@ -299,10 +304,12 @@ static void test_basics(void)
     is_str(hits_of(ix, EV("users.created"), b, sizeof(b)), "s2", "old pattern gone");
     is_str(hits_of(ix, EV("orders.paid"), b, sizeof(b)), "s1", "new pattern in");
     is_int(add(ix, "s1", "[\"users.created\"]", NULL, 0, &err), 0, "replace s1 back");
-    is_str(hits_of(ix, EV("users.created"), b, sizeof(b)), "s1,s2", "replace keeps insertion order");
+    is_str(hits_of(ix, EV("users.created"), b, sizeof(b)), "s1,s2",
+           "replace keeps insertion order");
     is_int(act_match_index_remove(ix, "s1"), 0, "remove s1");
     is_int(act_match_index_remove(ix, "s1"), ACT_ENOTFOUND, "remove twice");
     is_int(act_match_index_remove(ix, "nope"), ACT_ENOTFOUND, "remove unknown");
+    is_int(act_match_index_remove(ix, NULL), ACT_ENOTFOUND, "remove NULL");
     is_str(hits_of(ix, EV("users.created"), b, sizeof(b)), "s2", "s1 gone");
 
     is_int(add(ix, "low", "[\"users.created\"]", NULL, -5, &err), 0, "add low");
@@ -315,11 +322,11 @@ static void test_basics(void)
            0, "add a sub with five matching patterns");
     is_str(hits_of(ix, EV("users.created"), b, sizeof(b)), "dup,high,s2,mid,low",
            "matched through several patterns, listed once");
-    is_int(add(ix, "cond", "[\"users.created\"]", "{\"field\": \"data.amount\", \"op\": \"gt\", \"value\": 10}",
-               30, &err),
+    is_int(add(ix, "cond", "[\"users.created\"]",
+               "{\"field\": \"data.amount\", \"op\": \"gt\", \"value\": 10}", 30, &err),
            0, "add with a condition");
-    is_int(add(ix, "nocond", "[\"users.created\"]", "{\"field\": \"data.tier\", \"op\": \"eq\", \"value\": \"premium\"}",
-               30, &err),
+    is_int(add(ix, "nocond", "[\"users.created\"]",
+               "{\"field\": \"data.tier\", \"op\": \"eq\", \"value\": \"premium\"}", 30, &err),
            0, "add with a failing condition");
     is_str(hits_of(ix, EV("users.created"), b, sizeof(b)), "cond,dup,high,s2,mid,low",
            "conditions filter candidates");
@@ -398,8 +405,8 @@ static void test_explain(void)
     is_int(act_match_index_explain(ix, ev, &rows, &n), 0, "explain on an empty index");
     ok(rows == NULL && n == 0, "no rows");
     add(ix, "del", "[\"users.deleted\"]", NULL, 50, NULL);
-    add(ix, "prem", "[\"users.*\"]", "{\"field\": \"data.tier\", \"op\": \"eq\", \"value\": \"premium\"}",
-        40, NULL);
+    add(ix, "prem", "[\"users.*\"]",
+        "{\"field\": \"data.tier\", \"op\": \"eq\", \"value\": \"premium\"}", 40, NULL);
     add(ix, "a", "[\"users.created\"]", NULL, 0, NULL);
     add(ix, "b", "[\"**\"]", NULL, 5, NULL);
     add(ix, "vip", "[\"users.*\"]", "{\"field\": \"data.vip\", \"op\": \"exists\"}", 0, NULL);
@@ -492,6 +499,67 @@ static void test_pruning(void)
     act_match_index_free(ix);
 }
 
+/* Lookups are reentrant: four threads on one index see what one thread sees
+ * (regex patterns included: PCRE2 match data is per thread). */
+struct reader {
+    struct act_match_index *ix;
+    json_t **events;
+    size_t n_events, *want, bad;
+};
+
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    struct act_match_hits h = {0};
+
+    for (int round = 0; round < 20; round++)
+        for (size_t e = 0; e < r->n_events; e++) {
+            h.n = 0;
+            r->bad += act_match_index_lookup(r->ix, r->events[e], &h) != r->want[e];
+        }
+    act_match_hits_release(&h);
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    struct act_match_index *ix = act_match_index_new();
+    json_t *events[200];
+    size_t want[200], bad = 0;
+    struct reader r[4];
+    pthread_t th[4];
+    struct model m = {.n = 300};
+    struct act_match_hits h = {0};
+
+    rng_state = 0x1234567887654321ull;
+    m.v = act_xcalloc(m.n, sizeof(*m.v));
+    for (size_t i = 0; i < m.n; i++) {
+        snprintf(m.v[i].id, sizeof(m.v[i].id), "t%u", (unsigned)i);
+        put_sub(ix, &m, i);
+    }
+    for (size_t e = 0; e < 200; e++) {
+        events[e] = gen_event();
+        h.n = 0;
+        want[e] = act_match_index_lookup(ix, events[e], &h);
+    }
+    for (int t = 0; t < 4; t++) {
+        r[t] = (struct reader){ix, events, 200, want, 0};
+        pthread_create(&th[t], NULL, reader_main, &r[t]);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        bad += r[t].bad;
+    }
+    is_int(bad, 0, "4 threads x 4000 lookups agree with the single-thread results");
+    for (size_t e = 0; e < 200; e++)
+        json_decref(events[e]);
+    for (size_t i = 0; i < m.n; i++)
+        msub_clear(&m.v[i]);
+    act_free(m.v);
+    act_match_hits_release(&h);
+    act_match_index_free(ix);
+}
+
 int main(void)
 {
     test_basics();
@@ -499,5 +567,6 @@ int main(void)
     test_explain();
     test_pruning();
     test_random();
+    test_threads();
     return done_testing();
 }
