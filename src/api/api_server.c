@@ -311,7 +311,10 @@ static enum MHD_Result respond(struct act_api *api, struct MHD_Connection *conn,
             st->cont_ud = resp.cont_ud;
             atomic_fetch_add(&api->n_deferred, 1);
             MHD_suspend_connection(conn);
-            if (atomic_exchange(&st->defer, DEFER_SUSPENDED) == DEFER_DONE)
+            /* NONE -> SUSPENDED, unless the engine was faster (DONE stays
+             * DONE: the continuation checks it), then resume right away. */
+            int expected = DEFER_NONE;
+            if (!atomic_compare_exchange_strong(&st->defer, &expected, DEFER_SUSPENDED))
                 MHD_resume_connection(conn);
             return MHD_YES;
         }
