@@ -133,15 +133,13 @@ static void install_sub_locked(struct act_engine *e, struct sub_rt *s)
     struct act_err err = {0};
     struct sub_rt *old = act_map_put(&e->subs, s->id, s);
 
-    if (old) {
-        act_match_index_remove(e->index, old->id);
-        sub_free(old);
-    }
+    /* add() replaces in place (keeping the insertion order of the id). */
     if (!s->enabled)
-        return;
-    if (act_match_index_add(e->index, s->id, json_object_get(s->doc, "event_patterns"),
-                            json_object_get(s->doc, "conditions"), s->priority, s, &err) < 0)
+        act_match_index_remove(e->index, s->id);
+    else if (act_match_index_add(e->index, s->id, json_object_get(s->doc, "event_patterns"),
+                                 json_object_get(s->doc, "conditions"), s->priority, s, &err) < 0)
         act_log_error("subscription %s cannot be indexed: %s", s->id, err.msg);
+    sub_free(old);
 }
 
 static int load_action(const char *id, json_t *doc, void *ud)

@@ -17,7 +17,10 @@
  * A node has
  *   - literal children, all of them in ONE hash map for the whole index keyed
  *     by (parent node, segment bytes), so a step costs one probe however many
- *     siblings there are;
+ *     siblings there are (a node whose single literal child was added alone
+ *     also keeps it in `only`, compared by hash inside the parent's cache
+ *     line: `**.failed` then costs no probe at positions that are not
+ *     "failed");
  *   - at most one `*` child and one `**` child;
  *   - glob children (`user*`, `ord?r`, `[ab]x`), each tried against the
  *     event's segment at that depth; equal glob texts share one child;
@@ -32,7 +35,9 @@
  *     first segment and multi-`**` patterns starting with `**` are checked for
  *     every event, as are the root's glob children against the first
  *     segment.  Equal pattern texts share one resid entry, so a popular
- *     fallback pattern costs one check per event, not one per sub.
+ *     fallback pattern costs one check per event, not one per sub, and a
+ *     regex first looks for a literal every match contains (memchr/memcmp)
+ *     before PCRE2 runs.
  *
  * Lookup walks the trie with an explicit stack of (node, segment index):
  * a literal child by hash, the `*` child, matching glob children, each

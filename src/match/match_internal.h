@@ -105,7 +105,7 @@ static inline bool act_match_contains(const char *hay, size_t hl, const char *ne
 /* ---- JSON paths and values ---- */
 
 struct act_jpath_seg {
-    const char *key; /* NUL-terminated, inside the path's buffer */
+    const char *key; /* inside the path's text, not NUL-terminated: use len */
     size_t len;
     size_t index;    /* valid when is_index */
     bool is_index;   /* all digits: also addresses an array element */
@@ -121,7 +121,11 @@ struct act_jpath {
 /* Compile a dotted path.  Rejects empty paths and empty segments, writing
  * the reason into msg.  thread: any */
 int act_match_jpath_init(struct act_jpath *p, const char *text, char *msg, size_t msg_len);
+/* Resolve against root (borrowed result, NULL when absent); no allocation.
+ * thread: any */
 const json_t *act_match_jpath_get(const struct act_jpath *p, const json_t *root);
+/* Free what init allocated; the struct may be zeroed or never initialised
+ * by a failed init.  thread: any */
 void act_match_jpath_release(struct act_jpath *p);
 
 /* Print a JSON value for a reason string: strings in single quotes with
@@ -196,6 +200,8 @@ struct act_mmap {
 uint64_t act_mmap_hash_bytes(const char *key, size_t len);
 uint64_t act_mmap_mix(uint64_t key_hash, uintptr_t tag);
 
+/* An empty map (no allocation until the first put); release frees the slots,
+ * never the values.  thread: writer */
 void act_mmap_init(struct act_mmap *m);
 void act_mmap_release(struct act_mmap *m);
 /* The next value stored under `hash`, or NULL.  Start with *cursor = 0. */

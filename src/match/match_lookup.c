@@ -78,7 +78,7 @@ static void push(struct walk *w, const struct act_mnode *n, size_t k)
     f->k = k;
 }
 
-static void add_all(struct walk *w, const struct act_svec *v)
+static inline void add_all(struct walk *w, const struct act_svec *v)
 {
     struct act_msub *const *items = act_svec_items(v);
 
@@ -114,7 +114,8 @@ static void visit(struct walk *w, const struct act_mnode *n, size_t k)
         if (act_pattern_match(n->resid[i]->pat, w->type, w->tl))
             add_all(w, &n->resid[i]->subs);
     if (k == n_segs) {
-        add_all(w, &n->term);
+        if (n->term.n)
+            add_all(w, &n->term);
     } else {
         const struct tseg *sg = &segs[k];
         if (n->n_lit) {

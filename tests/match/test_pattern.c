@@ -195,6 +195,32 @@ static void test_regex_prefix(void)
     prefix_is("^a\\.[[:alpha:]|]x", "a.");
 }
 
+static void required_is(const char *re, const char *want)
+{
+    char buf[128];
+
+    act_match_re_required(re, strlen(re), buf, sizeof(buf));
+    is_str(buf, want, "required literal of /%s/", re);
+}
+
+static void test_regex_required(void)
+{
+    required_is("\\.entity4[0-9]\\.archived$", ".archived");
+    required_is("^svc(1|2)[0-9]\\.entity7\\.", ".entity7.");
+    required_is("^users\\.(created|deleted)$", "users.");
+    required_is("colou?r", "colo");
+    required_is("x{2}yy", "yy");
+    required_is("abc\\d+xyz", "abc");
+    required_is("[abc]def", "def");
+    required_is("(foo)bar", "bar");
+    required_is("ab*?c", "a");
+    required_is("a|bcd", "");          /* alternation: nothing is required */
+    required_is("(?i)abc", "");        /* caseless: give up */
+    required_is("a\\Qb|c\\E", "");    /* \Q...\E: give up */
+    required_is("\\x41bc", "");        /* escapes with arguments: give up */
+    required_is("a b", "a");           /* spaces end a run */
+}
+
 int main(void)
 {
     test_table();
@@ -202,5 +228,6 @@ int main(void)
     test_lengths();
     test_hostile();
     test_regex_prefix();
+    test_regex_required();
     return done_testing();
 }
