@@ -10,6 +10,12 @@
  * Every operation inside a batch runs under a SAVEPOINT, so one failing
  * operation is rolled back alone and the rest of the batch commits.
  *
+ * Checkpoints.  Auto-checkpointing is off on the writer connection (it
+ * would copy WAL pages into the database inside whichever commit crosses
+ * the threshold); a checkpoint thread with its own connection runs a
+ * PASSIVE checkpoint every 200 ms when the WAL has grown, concurrently with
+ * the writer, and a TRUNCATE checkpoint at close.
+ *
  * Concurrency.  The writer connection belongs to the engine's writer thread.
  * Readers take a connection from a small pool; WAL gives them a consistent
  * snapshot of committed data without blocking the writer.  A lock file
@@ -26,6 +32,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const schema_sql =
@@ -465,6 +472,18 @@ static int s_doc_delete(struct act_store *st, const char *kind, const char *id,
                                    : act_err_set(err, ACT_ENOTFOUND, "%s '%s' not found", kind, id);
 }
 
+static void ckpt_stop(struct sqlite_store *s)
+{
+    if (!s->ckpt_running)
+        return;
+    pthread_mutex_lock(&s->ckpt_lock);
+    s->ckpt_stop = true;
+    pthread_cond_signal(&s->ckpt_cond);
+    pthread_mutex_unlock(&s->ckpt_lock);
+    pthread_join(s->ckpt_thread, NULL);
+    s->ckpt_running = false;
+}
+
 static void s_close(struct act_store *st)
 {
     struct sqlite_store *s = S(st);
@@ -472,6 +491,7 @@ static void s_close(struct act_store *st)
 
     if (!s)
         return;
+    ckpt_stop(s);
     for (int i = 0; i < W_N; i++)
         sqlite3_finalize(s->w[i]);
     if (s->wdb) {
@@ -485,11 +505,44 @@ static void s_close(struct act_store *st)
         act_free(c);
     }
     pthread_mutex_destroy(&s->pool_lock);
+    pthread_mutex_destroy(&s->ckpt_lock);
+    pthread_cond_destroy(&s->ckpt_cond);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     act_free(s->path);
     act_free(s->tenant);
     act_free(s);
+}
+
+static int open_conn(const char *path, bool sync_full, sqlite3 **out, struct act_err *err);
+
+static void *ckpt_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+    sqlite3 *db = NULL;
+    struct timespec ts;
+
+    if (open_conn(s->path, false, &db, NULL) < 0)
+        return NULL;
+    pthread_mutex_lock(&s->ckpt_lock);
+    while (!s->ckpt_stop) {
+        int wal_frames = 0, done = 0;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &ts);
+        if (s->ckpt_stop)
+            break;
+        pthread_mutex_unlock(&s->ckpt_lock);
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &done);
+        pthread_mutex_lock(&s->ckpt_lock);
+    }
+    pthread_mutex_unlock(&s->ckpt_lock);
+    sqlite3_close_v2(db);
+    return NULL;
 }
 
 static int open_conn(const char *path, bool sync_full, sqlite3 **out, struct act_err *err)
@@ -568,15 +621,25 @@ static int lock_data_dir(const char *dir, int *out_fd, struct act_err *err)
     return ACT_OK;
 }
 
+/* Process-wide SQLite settings, before its first use: no memory statistics
+ * (they put a global mutex on every allocation).  Fails harmlessly when an
+ * embedding program initialised SQLite already. */
+static void sqlite_global_config(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int act_store_sqlite_open(const struct act_store_conf *conf, struct act_store **out,
                           struct act_err *err)
 {
     static struct act_store_ops ops;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct sqlite_store *s;
     char *errmsg = NULL;
     int rc, lock_fd = -1;
 
     *out = NULL;
+    pthread_once(&once, sqlite_global_config);
     if (mkdir(conf->data_dir, 0755) < 0 && errno != EEXIST)
         return act_err_set(err, ACT_EIO, "store: cannot create '%s': %s", conf->data_dir,
                            strerror(errno));
@@ -602,8 +665,13 @@ int act_store_sqlite_open(const struct act_store_conf *conf, struct act_store **
     s->path = act_xasprintf("%s/actiond.db", conf->data_dir);
     s->tenant = act_xstrdup(conf->tenant ? conf->tenant : "admin");
     pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_mutex_init(&s->ckpt_lock, NULL);
+    pthread_cond_init(&s->ckpt_cond, NULL);
     if ((rc = open_conn(s->path, conf->sync_full, &s->wdb, err)) < 0)
         goto fail;
+    /* Bigger lookaside: the writer's statements allocate many small objects. */
+    sqlite3_db_config(s->wdb, SQLITE_DBCONFIG_LOOKASIDE, NULL, 512, 2048);
+    sqlite3_wal_autocheckpoint(s->wdb, 0);
     if (sqlite3_exec(s->wdb, schema_sql, NULL, NULL, &errmsg) != SQLITE_OK) {
         rc = act_err_set(err, ACT_EIO, "store: schema: %s", errmsg ? errmsg : "?");
         sqlite3_free(errmsg);
@@ -616,6 +684,10 @@ int act_store_sqlite_open(const struct act_store_conf *conf, struct act_store **
             goto fail;
         }
     }
+    if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) == 0)
+        s->ckpt_running = true;
+    else /* fall back to checkpoints inside commits */
+        sqlite3_wal_autocheckpoint(s->wdb, 1000);
     *out = &s->base;
     return ACT_OK;
 fail:

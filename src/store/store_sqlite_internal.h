@@ -33,6 +33,12 @@ struct sqlite_store {
     int lock_fd;                /* flock'ed actiond.lock, -1 when not held */
     sqlite3 *wdb;               /* writer connection: one thread at a time */
     sqlite3_stmt *w[W_N];
+    /* Checkpoints run on their own thread and connection, so the writer
+     * never copies WAL pages into the database inside a commit. */
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    bool ckpt_running, ckpt_stop; /* guarded by: ckpt_lock */
     pthread_mutex_t pool_lock;
     struct read_conn *pool;     /* free read connections; guarded by: pool_lock */
 };
