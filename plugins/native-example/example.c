@@ -9,7 +9,9 @@
  * run() answers {"ok": true, "plugin": "example", "attempt": N,
  * "greeting": "<option>" (when set), "echo": <input>} and fails with a
  * message when the input object has "fail": true (permanently when it also
- * has "permanent": true).  It needs no JSON library: the input arrives as
+ * has "permanent": true); with "stall": true it sleeps 1.5 s before answering,
+ * ignoring its timeout, to stand in for a stuck handler (the engine's lease
+ * tests use it).  It needs no JSON library: the input arrives as
  * JSON text, and a tiny scanner reads the top-level members it cares about.
  * The per-action state is immutable after init(), so concurrent runs are safe.
  */
@@ -18,6 +20,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 struct example_state {
     const struct act_host_api *api;
@@ -166,6 +169,11 @@ static int example_run(void *state, const struct act_plugin_call *call,
     size_t cap;
     int n;
 
+    if (member_is_true(call->input_json, call->input_len, "stall")) {
+        struct timespec ts = {1, 500000000};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
     if (member_is_true(call->input_json, call->input_len, "fail")) {
         res->permanent = member_is_true(call->input_json, call->input_len, "permanent");
         snprintf(res->error, sizeof(res->error), "example: failing on request (attempt %d)",

@@ -421,6 +421,46 @@ static void test_recovery(void)
     act_engine_close(e);
 }
 
+/* A handler that overruns timeout + grace loses its lease: the attempt is
+ * failed by the reaper and the late result changes nothing. */
+static void test_lease_expiry(void)
+{
+    const char *bd = getenv("ACT_BUILD_DIR");
+    struct act_engine_conf conf = {.data_dir = data_dir, .workers = 2, .lease_grace_ms = 200};
+    struct act_engine *e = NULL;
+    struct act_err err = {0};
+    char body[768], a[40];
+    json_t *in, *out = NULL, *x = NULL, *x2 = NULL;
+
+    subtest("lease expiry of a stuck handler");
+    if (!bd) {
+        skip("ACT_BUILD_DIR is not set (run through ctest)", "lease expiry");
+        return;
+    }
+    if (act_engine_open(&conf, &e, &err) < 0)
+        abort();
+    snprintf(body, sizeof(body),
+             "{\"name\":\"stuck\",\"timeout_ms\":100,\"handler\":{\"kind\":\"native\","
+             "\"path\":\"%s/plugins/native-example.so\"},\"retry_policy\":{\"max_retries\":0}}",
+             bd);
+    create_action(e, body, a);
+    in = J("{\"stall\": true}");
+    ok(act_engine_action_execute(e, a, in, &out, &err) == 0, "execute a stalling handler");
+    x = wait_final(e, str(out, "execution_id"));
+    is_str(str(x, "status"), "dead", "the reaper failed it after timeout + grace");
+    ok(str(x, "error") && strstr(str(x, "error"), "lease expired"), "error says the lease expired: %s",
+       str(x, "error"));
+    usleep(1800000); /* the handler returns now, 1.5 s after it started */
+    act_engine_exec_get(e, str(out, "execution_id"), &x2, &err);
+    is_str(str(x2, "status"), "dead", "the late result did not overwrite the outcome");
+    ok(json_is_null(json_object_get(x2, "output")), "no output recorded from the late result");
+    json_decref(x);
+    json_decref(x2);
+    json_decref(out);
+    json_decref(in);
+    act_engine_close(e);
+}
+
 int main(void)
 {
     struct act_engine *e;
@@ -434,6 +474,7 @@ int main(void)
     test_docs_and_flow(e);
     act_engine_close(e);
     test_recovery();
+    test_lease_expiry();
     e = open_engine(1); /* one worker: start order is dispatch order */
     test_priority(e);
     act_engine_close(e);
