@@ -13,6 +13,7 @@ all: build
 
 deps:
 	@./scripts/deps.sh
+	@./scripts/npm-deps.sh
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

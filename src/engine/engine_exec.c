@@ -64,6 +64,7 @@ static int recover_row(const struct act_exec_row *r, void *ud)
     snprintf(it->id, sizeof(it->id), "%s", r->id);
     snprintf(it->event_id, sizeof(it->event_id), "%s", r->event_id);
     snprintf(it->sub_id, sizeof(it->sub_id), "%s", r->subscription_id);
+    snprintf(it->root_id, sizeof(it->root_id), "%s", r->root_id);
     it->action = act_action_rt_ref(a);
     it->event = r->event_id[0] ? json_incref(c->event) : NULL;
     it->input = r->input ? json_loads(r->input, JSON_DECODE_ANY, NULL) : NULL;

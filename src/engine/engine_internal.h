@@ -135,6 +135,7 @@ struct item {
     char id[ACT_UUID_LEN + 1];
     char event_id[ACT_UUID_LEN + 1];
     char sub_id[ACT_UUID_LEN + 1];
+    char root_id[ACT_UUID_LEN + 1];   /* first attempt of the chain; "" = this one */
     struct action_rt *action;         /* ref */
     json_t *event;                    /* ref, NULL for manual executions */
     json_t *input;                    /* ref; NULL: the event's data */

@@ -432,6 +432,7 @@ static int schedule_retry(struct act_engine *e, struct item *it, int64_t delay_m
 
     memcpy(r->event_id, it->event_id, sizeof(r->event_id));
     memcpy(r->sub_id, it->sub_id, sizeof(r->sub_id));
+    memcpy(r->root_id, it->root_id[0] ? it->root_id : it->id, sizeof(r->root_id));
     r->event = json_incref(it->event);
     r->input = json_incref(it->input);
     r->flow_execution_id = it->flow_execution_id ? act_xstrdup(it->flow_execution_id) : NULL;
@@ -442,6 +443,7 @@ static int schedule_retry(struct act_engine *e, struct item *it, int64_t delay_m
     x.event_id = it->event_id[0] ? it->event_id : NULL;
     x.subscription_id = it->sub_id[0] ? it->sub_id : NULL;
     x.parent_id = it->id;
+    x.root_id = r->root_id;
     x.flow_execution_id = r->flow_execution_id;
     x.input = input;
     x.status = ACT_EXEC_SCHEDULED;

@@ -31,6 +31,7 @@ static void run_item(struct act_engine *e, struct item *it)
             input = empty = json_object();
     }
     call.execution_id = it->id;
+    call.root_id = it->root_id[0] ? it->root_id : it->id;
     call.attempt = it->attempt;
     call.action_name = a->name;
     call.action = a->doc;

@@ -1,8 +1,9 @@
 /*
  * The handler registry: a fixed, ordered table of kinds (noop, echo, command,
- * native), lookup by name, the top-level validation of an action's `handler`
- * object, the GET /v1/handlers description, and the small helpers every kind
- * shares (result release, one-line error messages, compact JSON dumps).
+ * native, plugin, platform), lookup by name, the top-level validation of an
+ * action's `handler` object, the GET /v1/handlers description, and the small
+ * helpers every kind shares (result release, one-line error messages,
+ * compact JSON dumps).
  *
  * Invariants: the table is constant data, so every function here is safe from
  * any thread without locking.  The capability and schema texts of every kind
@@ -22,6 +23,8 @@ static const struct act_handler_ops *const registry[] = {
     &act_handler_echo_ops,
     &act_handler_command_ops,
     &act_handler_native_ops,
+    &act_handler_plugin_ops,
+    &act_handler_platform_ops,
     NULL,
 };
 

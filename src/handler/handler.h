@@ -22,6 +22,8 @@
 /* Everything a handler sees of one attempt.  All borrowed for the call. */
 struct act_handler_call {
     const char *execution_id;
+    const char *root_id;       /* the first attempt's id: constant across retries
+                                * (webhook-id, idempotency keys) */
     int attempt;               /* 1 for the first attempt */
     const char *action_name;
     const json_t *action;      /* the stored action document */

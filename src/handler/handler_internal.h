@@ -15,6 +15,8 @@ extern const struct act_handler_ops act_handler_noop_ops;
 extern const struct act_handler_ops act_handler_echo_ops;
 extern const struct act_handler_ops act_handler_command_ops;
 extern const struct act_handler_ops act_handler_native_ops;
+extern const struct act_handler_ops act_handler_plugin_ops;
+extern const struct act_handler_ops act_handler_platform_ops;
 
 /* Check that every member of the handler object is "kind" or one of the
  * NULL-terminated `allowed` names; an unknown member is ACT_EUNPROC with
@@ -94,5 +96,45 @@ int act_proc_run(const struct act_proc_spec *spec, struct act_proc_outcome *oc,
 
 /* Free the buffers of an outcome.  thread: any */
 void act_proc_outcome_release(struct act_proc_outcome *oc);
+
+/* ---- shared by the HTTP kinds (handler_http_kind.c; plugin, platform) ---- */
+
+/* What both kinds take from their spec and config, built at open. */
+struct act_http_common {
+    int64_t timeout_ms;   /* handler.timeout_ms or the default */
+    size_t max_response;  /* handler.max_response_bytes or the default */
+    char **headers;       /* NULL-terminated "Name: value": User-Agent, Accept,
+                           * X-Api-Key (opened), config.headers */
+};
+
+/* Check handler.timeout_ms, handler.max_response_bytes, config.headers and
+ * config.api_key (a sealed value must open).  ACT_EUNPROC with err->field.
+ * thread: any */
+int act_http_kind_validate_common(const json_t *handler, const json_t *config,
+                                  struct act_err *err);
+
+/* Fill *c from a validated spec and config.  thread: any */
+int act_http_kind_open_common(const json_t *handler, const json_t *config,
+                              struct act_http_common *c, struct act_err *err);
+
+/* Free what open_common allocated (the struct itself is the caller's).
+ * thread: any */
+void act_http_kind_release_common(struct act_http_common *c);
+
+/* Open a config value that may be sealed ("v1:..."): a heap copy of the
+ * plaintext into *out (free with act_secret_free).  `field` names it in
+ * errors.  thread: any */
+int act_http_kind_reveal(const char *value, const char *field, char **out, struct act_err *err);
+
+/* Make one request for an attempt and turn the answer into *res: the
+ * timeout is the smaller of c->timeout_ms and call->timeout_ms; `extra` adds
+ * per-attempt header lines (NULL-terminated, or NULL); body NULL sends none,
+ * otherwise it goes with Content-Type: application/json.  2xx is ACT_OK
+ * with the parsed JSON body as output ({"body": text} when not JSON, null
+ * when empty); everything else fails as docs/internals/http-handlers.md
+ * says.  thread: worker */
+int act_http_kind_call(const struct act_http_common *c, const struct act_handler_call *call,
+                       const char *method, const char *url, const char *const *extra,
+                       const char *body, size_t len, struct act_handler_result *res);
 
 #endif

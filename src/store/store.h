@@ -53,6 +53,7 @@ struct act_store_conf {
 /* A new execution row.  Strings are borrowed; NULL for SQL NULL. */
 struct act_exec_rec {
     const char *id, *action_id, *event_id, *subscription_id, *parent_id;
+    const char *root_id;      /* first attempt of the chain; NULL = this one */
     const char *flow_execution_id, *workflow_run_id;
     const char *input;        /* JSON text; NULL: the event's data */
     int status, attempt, priority;
@@ -74,6 +75,7 @@ struct act_exec_finish {
 /* An execution as the engine needs it to resume work after a restart. */
 struct act_exec_row {
     char id[37], action_id[37], event_id[37], subscription_id[37], parent_id[37]; /* UUID text */
+    char root_id[37];         /* "" = this one */
     char *flow_execution_id;  /* owned, may be NULL */
     char *input;              /* owned JSON text, NULL: the event's data */
     int status, attempt, priority;

@@ -49,7 +49,7 @@ static const char *const schema_sql =
     " received_at INTEGER NOT NULL, UNIQUE(tenant, source, ce_id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS executions(id TEXT PRIMARY KEY, tenant TEXT NOT NULL,"
     " action_id TEXT NOT NULL, event_id TEXT, subscription_id TEXT, parent_id TEXT,"
-    " workflow_run_id TEXT, flow_execution_id TEXT, status INTEGER NOT NULL,"
+    " workflow_run_id TEXT, flow_execution_id TEXT, root_id TEXT, status INTEGER NOT NULL,"
     " attempt INTEGER NOT NULL, priority INTEGER NOT NULL, input TEXT, output TEXT,"
     " error TEXT, error_detail TEXT, queued_at INTEGER NOT NULL, started_at INTEGER,"
     " finished_at INTEGER, next_attempt_at INTEGER, lease_token INTEGER,"
@@ -96,8 +96,8 @@ static const char *const wsql[W_N] = {
     [W_EXEC_INSERT] =
         "INSERT INTO executions(id, tenant, action_id, event_id, subscription_id, parent_id,"
         " workflow_run_id, flow_execution_id, status, attempt, priority, input, queued_at,"
-        " started_at, next_attempt_at, lease_token, lease_deadline)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        " started_at, next_attempt_at, lease_token, lease_deadline, root_id)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     [W_EXEC_CLAIM] = "UPDATE executions SET status = 2, lease_token = ?2, lease_deadline = ?3,"
                      " started_at = ?4, next_attempt_at = NULL WHERE id = ?1 AND status < 2",
     [W_EXEC_FINISH] = "UPDATE executions SET status = ?3, output = ?4, error = ?5,"
@@ -333,6 +333,7 @@ static int s_exec_insert(struct act_store *st, const struct act_exec_rec *x, str
     bind_opt_int(q, 15, x->next_attempt_at);
     bind_opt_int(q, 16, x->lease_token);
     bind_opt_int(q, 17, x->lease_deadline);
+    act_sqlite_bind_text(q, 18, x->root_id);
     if (wstep(s, W_EXEC_INSERT) != SQLITE_DONE)
         return act_sqlite_fail(s->wdb, err, "insert execution");
     return ACT_OK;

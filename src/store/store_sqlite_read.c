@@ -545,7 +545,8 @@ static int r_execs_load_active(struct act_store *st, act_store_exec_fn *fn, void
     rc = sqlite3_prepare_v2(db,
                             "SELECT id, action_id, event_id, subscription_id, parent_id,"
                             " flow_execution_id, input, status, attempt, priority, queued_at,"
-                            " next_attempt_at FROM executions WHERE status < 3 AND tenant = ?"
+                            " next_attempt_at, root_id FROM executions WHERE status < 3"
+                            " AND tenant = ?"
                             " ORDER BY id",
                             -1, &q, NULL);
     if (rc != SQLITE_OK) {
@@ -565,6 +566,7 @@ static int r_execs_load_active(struct act_store *st, act_store_exec_fn *fn, void
         COPY(event_id, 2);
         COPY(subscription_id, 3);
         COPY(parent_id, 4);
+        COPY(root_id, 12);
 #undef COPY
         t = (const char *)sqlite3_column_text(q, 5);
         r.flow_execution_id = t ? act_xstrdup(t) : NULL;

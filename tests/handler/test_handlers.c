@@ -30,14 +30,14 @@ static int validate(const char *text, struct act_err *err)
 static void test_registry(void)
 {
     const struct act_handler_ops *const *all = act_handler_all();
-    const char *want[] = {"noop", "echo", "command", "native"};
+    const char *want[] = {"noop", "echo", "command", "native", "plugin", "platform"};
     size_t n = 0;
 
     subtest("registry");
     while (all[n])
         n++;
-    is_int(n, 4, "four kinds registered");
-    for (size_t i = 0; i < 4 && i < n; i++) {
+    is_int(n, 6, "six kinds registered");
+    for (size_t i = 0; i < 6 && i < n; i++) {
         is_str(all[i]->kind, want[i], "kind %zu in registration order", i);
         ok(act_handler_find(want[i]) == all[i], "find('%s') returns the registered ops", want[i]);
         ok(all[i]->validate && all[i]->open && all[i]->execute && all[i]->close,
@@ -56,7 +56,7 @@ static void test_describe(void)
 
     subtest("describe");
     ok(json_is_array(items), "describe has an items array");
-    is_int(json_array_size(items), 4, "one item per kind");
+    is_int(json_array_size(items), 6, "one item per kind");
     json_array_foreach(items, i, it) {
         const char *kind = json_string_value(json_object_get(it, "kind"));
         json_t *schema = json_object_get(it, "schema");
