@@ -28,24 +28,57 @@ case "$listen" in
     *) url="http://$listen" ;;
 esac
 
-# Start the daemon, load the example actions (idempotent), then stay in the
-# foreground until Ctrl-C / SIGTERM, which is passed on for a graceful drain.
+# Start the daemon, load the example actions (idempotent), start the
+# example remote plugin (plugins/email-automation, Node.js) with a local
+# SMTP sink (aiosmtpd) so the seed-2 scripts work out of the box, then stay
+# in the foreground until Ctrl-C / SIGTERM, which is passed on to all of
+# them (actiond drains gracefully).
+root=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$data_dir"
+pids=""
+stop_all() {
+    for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in $pids; do wait "$p" 2>/dev/null || true; done
+}
+trap 'stop_all; exit 0' INT TERM
+
 "$bin" --listen "$listen" --data-dir "$data_dir" --plugins-dir "$build/plugins" &
 pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 0' INT TERM
+pids="$pid"
 tries=0
 until curl -sf "$url/readyz" >/dev/null 2>&1; do
     tries=$((tries + 1))
     if [ "$tries" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
         echo "run: actiond did not become ready" >&2
+        stop_all
         exit 1
     fi
     sleep 0.1
 done
-python3 "$(dirname "$0")/bootstrap.py" "$url" "$(dirname "$0")/../examples/bootstrap/actions.json" || true
+python3 "$root/scripts/bootstrap.py" "$url" "$root/examples/bootstrap/actions.json" || true
+
+smtp_port=${SMTP_PORT:-2525}
+plugin_port=${PLUGIN_PORT:-3100}
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
+    mkdir -p "$data_dir/mail"
+    /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" \
+        -c aiosmtpd.handlers.Mailbox "$data_dir/mail" >"$data_dir/smtp.log" 2>&1 &
+    pids="$pids $!"
+fi
+if command -v node >/dev/null 2>&1 && [ -d "$root/plugins/email-automation/node_modules" ]; then
+    ACTIOND_URL="$url" PORT="$plugin_port" SMTP_URL="smtp://127.0.0.1:$smtp_port" \
+        SECRET_FILE="$data_dir/email-automation.secret" \
+        node "$root/plugins/email-automation/server.js" >"$data_dir/email-plugin.log" 2>&1 &
+    pids="$pids $!"
+    echo "email-automation plugin on http://127.0.0.1:$plugin_port (mail lands in $data_dir/mail)"
+else
+    echo "run: node or the plugin's npm packages are missing (scripts/npm-deps.sh); no example plugin" >&2
+fi
 
 echo "actiond: serving $url (data in $data_dir); Ctrl-C stops it"
 echo "try:  curl -s -XPOST $url/v1/events -H 'Content-Type: application/json' \\"
 echo "        -d '{\"type\":\"orders.paid\",\"data\":{\"amount\":150}}'"
+echo "      curl -s $url/api/plugins/actions"
 echo "      $build/actionctl --url $url executions list"
 wait "$pid"
+stop_all
