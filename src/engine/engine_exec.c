@@ -158,7 +158,6 @@ int act_engine_dead_list(struct act_engine *e, const struct act_query *q, json_t
 
     if ((rc = act_query_filter(q, &f, err)) < 0)
         return rc;
-    f.enabled = -1;
     if ((rc = e->store->ops->dead_list(e->store, &f, &items, err)) < 0)
         return rc;
     *out = act_page(items, f.limit, "id");
@@ -396,28 +395,70 @@ int act_engine_action_execute_flow(struct act_engine *e, const char *id, const j
     return rc;
 }
 
-/* Replay one dead letter; `input` NULL keeps the original input. */
+/* Describe the replay of one dead letter (strings borrowed from `dead`);
+ * `input` NULL keeps the original input. */
+static void replay_prepare(struct act_engine *e, const json_t *dead, const json_t *input,
+                           struct new_exec *n)
+{
+    const json_t *x = json_object_get(dead, "execution");
+
+    memset(n, 0, sizeof(*n));
+    n->action_id = json_string_value(json_object_get(x, "action_id"));
+    n->parent_id = json_string_value(json_object_get(x, "id"));
+    n->replay_of = n->parent_id;
+    n->event_id = json_string_value(json_object_get(x, "event_id"));
+    n->sub_id = json_string_value(json_object_get(x, "subscription_id"));
+    n->flow_execution_id = json_string_value(json_object_get(x, "flow_execution_id"));
+    n->input = json_incref((json_t *)(input ? input : json_object_get(x, "input")));
+    if (n->event_id)
+        (void)e->store->ops->event_get(e->store, n->event_id, &n->event, NULL, NULL);
+}
+
+static void replay_release(struct new_exec *n)
+{
+    json_decref(n->input);
+    json_decref(n->event);
+}
+
 static int replay_one(struct act_engine *e, const json_t *dead, const json_t *input, json_t **out,
                       struct act_err *err)
 {
-    const json_t *x = json_object_get(dead, "execution");
-    struct new_exec n = {0};
-    const char *event_id = json_string_value(json_object_get(x, "event_id"));
+    struct new_exec n;
     int rc;
 
-    n.action_id = json_string_value(json_object_get(x, "action_id"));
-    n.parent_id = json_string_value(json_object_get(x, "id"));
-    n.replay_of = n.parent_id;
-    n.event_id = event_id;
-    n.sub_id = json_string_value(json_object_get(x, "subscription_id"));
-    n.flow_execution_id = json_string_value(json_object_get(x, "flow_execution_id"));
-    n.input = json_incref((json_t *)(input ? input : json_object_get(x, "input")));
-    if (event_id)
-        (void)e->store->ops->event_get(e->store, event_id, &n.event, NULL, NULL);
+    replay_prepare(e, dead, input, &n);
     rc = run_new_exec(e, &n, out, err);
-    json_decref(n.input);
-    json_decref(n.event);
+    replay_release(&n);
     return rc;
+}
+
+/* Many replays in one transaction: all or none. */
+struct new_exec_batch {
+    struct new_exec *v;
+    size_t n;
+};
+
+static int batch_fn(struct act_engine *e, void *arg, struct act_err *err)
+{
+    struct new_exec_batch *b = arg;
+    for (size_t i = 0; i < b->n; i++) {
+        int rc = new_exec_fn(e, &b->v[i], err);
+        if (rc < 0) {
+            for (size_t j = 0; j < i; j++) { /* not scheduled yet: just free */
+                act_item_free(b->v[j].it);
+                b->v[j].it = NULL;
+            }
+            return rc;
+        }
+    }
+    return ACT_OK;
+}
+
+static void batch_after(struct act_engine *e, void *arg)
+{
+    struct new_exec_batch *b = arg;
+    for (size_t i = 0; i < b->n; i++)
+        new_exec_after(e, &b->v[i]);
 }
 
 int act_engine_dead_replay(struct act_engine *e, const char *id, const json_t *input, json_t **out,
@@ -465,19 +506,26 @@ int act_engine_dead_replay_bulk(struct act_engine *e, const json_t *filter, json
     if ((rc = act_query_filter(&q, &f, err)) < 0)
         return rc;
     f.limit = BULK_REPLAY_MAX;
-    f.enabled = 0; /* only dead letters not replayed yet */
+    f.unreplayed = true;
     if ((rc = e->store->ops->dead_list(e->store, &f, &items, err)) < 0)
         return rc;
-    json_array_foreach(items, i, d)
     {
-        json_t *r = NULL;
-        if (i >= BULK_REPLAY_MAX)
-            break;
-        if (replay_one(e, d, NULL, &r, err) == ACT_OK)
-            n++;
-        json_decref(r);
+        struct new_exec_batch b = {act_xcalloc(json_array_size(items) + 1, sizeof(*b.v)), 0};
+        json_array_foreach(items, i, d)
+        {
+            if (i >= BULK_REPLAY_MAX)
+                break;
+            replay_prepare(e, d, NULL, &b.v[b.n++]);
+        }
+        rc = b.n ? act_engine_run_fn(e, batch_fn, batch_after, &b, err) : ACT_OK;
+        n = rc == ACT_OK ? b.n : 0;
+        for (size_t j = 0; j < b.n; j++)
+            replay_release(&b.v[j]);
+        act_free(b.v);
     }
     json_decref(items);
+    if (rc < 0)
+        return rc;
     *out = json_pack("{s:I}", "replayed", (json_int_t)n);
     return ACT_OK;
 }

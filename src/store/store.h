@@ -91,6 +91,7 @@ struct act_store_filter {
     int status;               /* -1: any */
     int enabled;              /* -1: any */
     int64_t since, until;     /* us; 0: open */
+    bool unreplayed;          /* dead letters: only those not replayed yet */
     const char *cursor;       /* opaque: the last id of the previous page */
     int limit;
 };

@@ -445,7 +445,7 @@ static int r_dead_list(struct act_store *st, const struct act_store_filter *f, j
         qb_int(&b, " AND d.created_at >= ?", f->since);
     if (f->until)
         qb_int(&b, " AND d.created_at < ?", f->until);
-    if (f->enabled == 0) /* reused as "not yet replayed" */
+    if (f->unreplayed)
         qb_add(&b, " AND d.replayed_by IS NULL");
     if (f->cursor)
         qb_text(&b, " AND d.execution_id < ?", f->cursor);
