@@ -251,8 +251,13 @@ static int ingest_prepare(struct act_engine *e, json_t *const *events, size_t n,
     h->n = n;
     h->evs = act_xcalloc(n ? n : 1, sizeof(*h->evs));
     for (size_t i = 0; i < n; i++) {
-        h->evs[i].event = json_incref(events[i]);
-        h->evs[i].text = json_dumps(events[i], JSON_COMPACT);
+        struct ingest_event *ev = &h->evs[i];
+        act_uuid_v7(ev->event_id);
+        ev->client_id = json_object_get(events[i], "id") != NULL;
+        if (!ev->client_id) /* unnamed: its CloudEvents id is our event id */
+            json_object_set_new(events[i], "id", json_string(ev->event_id));
+        ev->event = json_incref(events[i]);
+        ev->text = json_dumps(events[i], JSON_COMPACT);
     }
     pthread_rwlock_rdlock(&e->cat_lock);
     for (size_t i = 0; i < n; i++)

@@ -88,7 +88,8 @@ int act_engine_sub_delete(struct act_engine *e, const char *id, struct act_err *
 
 /* ---- events ---- */
 /* Persist `n` canonical events (act_event_normalize output) with their
- * executions in one transaction, then answer.  replies[i] is set for every
+ * executions in one transaction, then answer.  An event without "id" gets
+ * its event id as "id" (added to the caller's object).  replies[i] is set for every
  * i: {"event_id", "duplicate", "executions": [{"id","action_id",
  * "subscription_id"}]}.  Returns only after the commit. */
 int act_engine_ingest(struct act_engine *e, json_t *const *events, size_t n, json_t **replies,

@@ -99,6 +99,7 @@ struct ingest_event {
     struct ingest_hit *hits;
     size_t n_hits;
     char event_id[ACT_UUID_LEN + 1];
+    bool client_id;                   /* the client named the event (dedup applies) */
     bool duplicate;
     json_t *dup_execs;                /* duplicate: the first delivery's executions */
 };

@@ -118,9 +118,8 @@ static int ingest_one(struct act_engine *e, struct ingest_event *ev, int64_t now
     char dup_id[40];
     int rc;
 
-    act_uuid_v7(ev->event_id);
-    rc = e->store->ops->event_insert(e->store, ev->event_id, ev->event, ev->text, now, dup_id,
-                                     &ev->dup_execs, err);
+    rc = e->store->ops->event_insert(e->store, ev->event_id, ev->event, ev->text, ev->client_id,
+                                     now, dup_id, &ev->dup_execs, err);
     if (rc == ACT_ECONFLICT) {
         memcpy(ev->event_id, dup_id, sizeof(ev->event_id) - 1);
         ev->event_id[sizeof(ev->event_id) - 1] = 0;

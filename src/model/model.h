@@ -88,8 +88,11 @@ int act_subscription_normalize(const json_t *body, const json_t *base, json_t **
  * "data" or "data_base64"; extension attributes: lowercase alphanumeric
  * names <= 20 chars, string/number/boolean values) and build the canonical
  * event: {"id", "source", "type", "specversion": "1.0", "time",
- * "subject"?, "datacontenttype"?, "data", extensions...}.  A missing id
- * becomes a new UUIDv7, a missing source "actiond", a missing time `now_us`.
+ * "subject"?, "datacontenttype"?, "data", extensions...}.  A missing (or
+ * null) id stays absent: the engine gives such an event its own event id as
+ * its CloudEvents id, and skips duplicate detection for it (nothing can
+ * repeat an id nobody sent).  A missing source becomes "actiond", a missing
+ * time `now_us`.
  * type: 1..ACT_EVENT_TYPE_MAX printable chars without spaces.  *out is a new
  * reference.  thread: any */
 int act_event_normalize(const json_t *in, int64_t now_us, json_t **out, struct act_err *err);

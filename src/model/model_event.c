@@ -84,7 +84,6 @@ static int get_identity(const json_t *in, bool ce, json_t *doc, struct act_err *
 {
     json_t *id = act_model_member(in, "id");
     json_t *source = act_model_member(in, "source");
-    char uuid[ACT_UUID_LEN + 1];
 
     if (id && check_attr(id, "id", ACT_EVENT_ATTR_MAX, false, err) < 0)
         return ACT_EINVAL;
@@ -94,9 +93,8 @@ static int get_identity(const json_t *in, bool ce, json_t *doc, struct act_err *
         return ACT_EINVAL;
     if (!source && ce)
         return act_err_field(err, ACT_EINVAL, "source", "is required");
-    if (!id)
-        act_uuid_v7(uuid);
-    json_object_set_new(doc, "id", id ? json_copy(id) : json_string(uuid));
+    if (id) /* absent: the engine assigns the event's own id */
+        json_object_set_new(doc, "id", json_copy(id));
     json_object_set_new(doc, "source", source ? json_copy(source) : json_string("actiond"));
     return ACT_OK;
 }

@@ -123,10 +123,12 @@ struct act_store_ops {
      * or earlier in this transaction), returns ACT_ECONFLICT, copies the
      * existing event id into dup_id and sets *dup_execs to its first-attempt
      * executions [{"id","action_id","subscription_id"}] (new reference).
-     * ev_text is `ev` serialised (the caller does it off the writer thread). */
+     * ev_text is `ev` serialised (the caller does it off the writer thread).
+     * client_id false: the event's id is our own (`id`), nothing to
+     * de-duplicate, no dedup index entry. */
     int (*event_insert)(struct act_store *st, const char *id, const json_t *ev,
-                        const char *ev_text, int64_t now, char dup_id[40], json_t **dup_execs,
-                        struct act_err *err);
+                        const char *ev_text, bool client_id, int64_t now, char dup_id[40],
+                        json_t **dup_execs, struct act_err *err);
     int (*exec_insert)(struct act_store *st, const struct act_exec_rec *x, struct act_err *err);
     /* pending/scheduled -> running with a lease. ACT_ENOTFOUND when not claimable. */
     int (*exec_claim)(struct act_store *st, const char *id, int64_t token, int64_t deadline,

@@ -45,15 +45,17 @@ static const char *const schema_sql =
     " updated_at INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS subs_action ON subscriptions(action_id);"
     "CREATE TABLE IF NOT EXISTS events(id TEXT PRIMARY KEY, tenant TEXT NOT NULL,"
-    " source TEXT NOT NULL, ce_id TEXT NOT NULL, type TEXT NOT NULL, doc TEXT NOT NULL,"
-    " received_at INTEGER NOT NULL, UNIQUE(tenant, source, ce_id)) WITHOUT ROWID;"
+    " source TEXT NOT NULL, ce_id TEXT, type TEXT NOT NULL, doc TEXT NOT NULL,"
+    " received_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_dedup ON events(tenant, source, ce_id)"
+    " WHERE ce_id IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS executions(id TEXT PRIMARY KEY, tenant TEXT NOT NULL,"
     " action_id TEXT NOT NULL, event_id TEXT, subscription_id TEXT, parent_id TEXT,"
     " workflow_run_id TEXT, flow_execution_id TEXT, root_id TEXT, status INTEGER NOT NULL,"
     " attempt INTEGER NOT NULL, priority INTEGER NOT NULL, input TEXT, output TEXT,"
     " error TEXT, error_detail TEXT, queued_at INTEGER NOT NULL, started_at INTEGER,"
     " finished_at INTEGER, next_attempt_at INTEGER, lease_token INTEGER,"
-    " lease_deadline INTEGER) WITHOUT ROWID;"
+    " lease_deadline INTEGER);"
     "CREATE INDEX IF NOT EXISTS execs_action ON executions(action_id, id);"
     "CREATE INDEX IF NOT EXISTS execs_event ON executions(event_id) WHERE event_id IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS execs_parent ON executions(parent_id)"
@@ -265,8 +267,8 @@ static int s_sub_delete(struct act_store *st, const char *id, struct act_err *er
 }
 
 static int s_event_insert(struct act_store *st, const char *id, const json_t *ev,
-                          const char *text, int64_t now, char dup_id[40], json_t **dup_execs,
-                          struct act_err *err)
+                          const char *text, bool client_id, int64_t now, char dup_id[40],
+                          json_t **dup_execs, struct act_err *err)
 {
     struct sqlite_store *s = S(st);
     sqlite3_stmt *q = s->w[W_EVENT_INSERT];
@@ -278,14 +280,14 @@ static int s_event_insert(struct act_store *st, const char *id, const json_t *ev
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, s->tenant, -1, SQLITE_STATIC);
     act_sqlite_bind_text(q, 3, source ? source : "");
-    act_sqlite_bind_text(q, 4, ce_id ? ce_id : id);
+    act_sqlite_bind_text(q, 4, client_id ? ce_id : NULL);
     act_sqlite_bind_text(q, 5, type ? type : "");
     sqlite3_bind_text(q, 6, text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 7, now);
     rc = wstep(s, W_EVENT_INSERT);
     if (rc != SQLITE_DONE)
         return act_sqlite_fail(s->wdb, err, "insert event");
-    if (sqlite3_changes(s->wdb) == 1)
+    if (sqlite3_changes(s->wdb) == 1 || !client_id)
         return ACT_OK;
     /* Ignored: the (source, id) pair exists; report the first event's id. */
     q = s->w[W_EVENT_FIND];
