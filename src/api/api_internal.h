@@ -320,5 +320,7 @@ extern const struct act_api_route act_api_dead_routes[];
 extern const size_t act_api_n_dead_routes;
 extern const struct act_api_route act_api_service_routes[];
 extern const size_t act_api_n_service_routes;
+extern const struct act_api_route act_api_plugin_routes[];
+extern const size_t act_api_n_plugin_routes;
 
 #endif

@@ -429,6 +429,7 @@ static void routes_build(struct act_api *api)
         {act_api_event_routes, &act_api_n_event_routes},
         {act_api_exec_routes, &act_api_n_exec_routes},
         {act_api_dead_routes, &act_api_n_dead_routes},
+        {act_api_plugin_routes, &act_api_n_plugin_routes},
     };
     size_t total = 0, k = 0;
 

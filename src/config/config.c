@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,6 +72,17 @@ static const struct act_conf_key keys[] = {
      FIELD(log_format), 0, 0, "logfmt", "log record format"},
     {"plugins.dir", "ACTIOND_PLUGINS_DIR", "--plugins-dir", "DIR", ACT_CONF_T_STR, FIELD(plugins_dir), 0, 0,
      "", "native plugins load from this directory only; relative paths resolve in it (empty: any path)"},
+    {"plugins.http_timeout_ms", "ACTIOND_PLUGINS_HTTP_TIMEOUT_MS", NULL, "MS", ACT_CONF_T_I64,
+     FIELD(plugins_http_timeout_ms), 100, 600000, "10000",
+     "default timeout of a plugin or platform action call"},
+    {"plugins.max_dispatch_events", "ACTIOND_PLUGINS_MAX_DISPATCH_EVENTS", "--max-dispatch-events",
+     "N", ACT_CONF_T_SIZE, FIELD(plugins_max_dispatch), 1, 10000, "100",
+     "most events in one POST /api/plugins/events/automation (413 above)"},
+    {"platform.base_url", "ACTIOND_PLATFORM_BASE_URL", "--platform-base-url", "URL", ACT_CONF_T_URL,
+     FIELD(platform_base_url), 0, 0, "", "base URL of the platform API called by platform actions"},
+    {"platform.actions", "ACTIOND_PLATFORM_ACTIONS", NULL, "MAPPING", ACT_CONF_T_JSON,
+     FIELD(platform_actions), 0, 0, "",
+     "platform routes to add or override: type -> {method, path, require?, message?}"},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -255,6 +267,41 @@ static int set_number(struct act_config *cfg, const struct act_conf_key *k, cons
     return 0;
 }
 
+/* "" or http(s)://host... without blanks. */
+static int set_url(struct act_config *cfg, const struct act_conf_key *k, const char *val,
+                   char *why, size_t whylen)
+{
+    const char *host = strncmp(val, "http://", 7) == 0    ? val + 7
+                       : strncmp(val, "https://", 8) == 0 ? val + 8
+                                                          : NULL;
+
+    if (*val && (!host || !*host || *host == '/' || strpbrk(val, " \t\r\n"))) {
+        snprintf(why, whylen, "expected an http:// or https:// URL with a host");
+        return ACT_EINVAL;
+    }
+    return set_str(cfg, k, val, why, whylen);
+}
+
+/* "" or the text of a JSON object (the YAML walk hands mappings over as
+ * JSON); checked here, interpreted by its subsystem. */
+static int set_json(struct act_config *cfg, const struct act_conf_key *k, const char *val,
+                    char *why, size_t whylen)
+{
+    json_error_t jerr;
+    json_t *v;
+
+    if (*val) {
+        v = json_loads(val, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_object(v)) {
+            snprintf(why, whylen, "expected a mapping%s%.80s", v ? "" : ": ", v ? "" : jerr.text);
+            json_decref(v);
+            return ACT_EINVAL;
+        }
+        json_decref(v);
+    }
+    return set_str(cfg, k, val, why, whylen);
+}
+
 static int set_value(struct act_config *cfg, const struct act_conf_key *k, const char *val,
                      char *why, size_t whylen)
 {
@@ -284,6 +331,10 @@ static int set_value(struct act_config *cfg, const struct act_conf_key *k, const
         return 0;
     case ACT_CONF_T_LISTEN:
         return parse_listen(cfg, val, why, whylen);
+    case ACT_CONF_T_URL:
+        return set_url(cfg, k, val, why, whylen);
+    case ACT_CONF_T_JSON:
+        return set_json(cfg, k, val, why, whylen);
     }
     snprintf(why, whylen, "expected one of %s", k->arg);
     return ACT_EINVAL;
@@ -412,7 +463,7 @@ out:
 
 /* ---- usage ---- */
 
-static char usage_buf[4096];
+static char usage_buf[8192];
 static pthread_once_t usage_once = PTHREAD_ONCE_INIT;
 
 static void usage_append(size_t *off, const char *fmt, ...) ACT_PRINTF(2, 3);

@@ -29,6 +29,12 @@ struct act_config {
     int log_level;             /* log.level: info (enum act_log_level) */
     int log_format;            /* log.format: logfmt | json */
     char plugins_dir[4096];    /* plugins.dir: "" (native plugins allowed from here) */
+    char platform_base_url[2048]; /* platform.base_url: "" (platform actions need it) */
+    /* platform.actions: the YAML mapping of platform routes as JSON text
+     * ("": the built-in routes only); src/plugin parses it. */
+    char platform_actions[65536];
+    int64_t plugins_http_timeout_ms;  /* plugins.http_timeout_ms: 10000 */
+    size_t plugins_max_dispatch;      /* plugins.max_dispatch_events: 100 */
 };
 
 /* Load: fill defaults, then the YAML file named by --config FILE (or
@@ -36,7 +42,7 @@ struct act_config {
  * ACTIOND_DATA_DIR, ACTIOND_STORE_SYNCHRONOUS, ...), then the flags of argv
  * (--listen HOST:PORT, --data-dir DIR, --sync full|normal, --workers N,
  * --log-level L, --log-format F, --port-file F, --max-body-bytes N,
- * --max-batch-events N).  Errors name the key and, for the file,
+ * --max-batch-events N, --platform-base-url URL, --max-dispatch-events N).  Errors name the key and, for the file,
  * file:line:col.  Returns ACT_EINVAL on any error.  thread: init */
 int act_config_load(struct act_config *cfg, int argc, char *const *argv, char *const *envp,
                     struct act_err *err);

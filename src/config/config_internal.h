@@ -22,6 +22,8 @@ enum act_conf_type {
     ACT_CONF_T_LEVEL,  /* int log_level: debug|info|warn|error|off */
     ACT_CONF_T_FORMAT, /* int log_format: logfmt|json */
     ACT_CONF_T_LISTEN, /* listen_host + listen_port: HOST:PORT, :PORT, [v6]:PORT */
+    ACT_CONF_T_URL,    /* char[] field: "" or an http:// / https:// URL */
+    ACT_CONF_T_JSON,   /* char[] field: JSON object text; in YAML a mapping */
 };
 
 /* One configuration key: the single source of its name, sources, default,

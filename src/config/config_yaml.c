@@ -3,7 +3,9 @@
  * once; runtime code never sees YAML.
  *
  * Nested mappings become dotted key names ("engine:" / "workers: 4" is
- * engine.workers), and a top-level key may also be written flat
+ * engine.workers), except under a key of type ACT_CONF_T_JSON
+ * (platform.actions), whose mapping is passed on whole as JSON text.
+ * A top-level key may also be written flat
  * ("engine.workers: 4").  A mapping is descended into only when the key
  * table has keys under that section, so the walk is at most as deep as the
  * table.  Every scalar value goes through act_conf_key_apply(), the same
@@ -68,6 +70,35 @@ static bool node_is_empty(struct fy_node *n)
 
 static int walk_mapping(struct walk *w, struct fy_node *map, const char *prefix);
 
+/* A key whose value is a whole subtree (platform.actions): hand the
+ * mapping over as JSON text.  Scalars become JSON strings (libfyaml's JSON
+ * mode), numbers and booleans as written; the subsystem that reads the text
+ * judges the types. */
+static int walk_json(struct walk *w, const struct act_conf_key *k, const char *name,
+                     struct fy_node *val, const char *pos)
+{
+    size_t cap = k->size; /* the field's size bounds the text anyway */
+    char *text = act_xmalloc(cap);
+    int n, rc;
+
+    if (!fy_node_is_mapping(val)) {
+        act_free(text);
+        return act_err_field(w->err, ACT_EINVAL, name, "invalid %s (%s): expected a mapping",
+                             name, pos);
+    }
+    n = fy_emit_node_to_buffer(val, FYECF_MODE_JSON_ONELINE | FYECF_NO_ENDING_NEWLINE, text,
+                               cap - 1);
+    if (n < 0 || (size_t)n >= cap) {
+        act_free(text);
+        return act_err_field(w->err, ACT_EINVAL, name,
+                             "invalid %s (%s): larger than %zu bytes as JSON", name, pos, cap - 1);
+    }
+    text[n] = '\0';
+    rc = act_conf_key_apply(w->cfg, k, text, pos, w->err);
+    act_free(text);
+    return rc;
+}
+
 static int walk_leaf(struct walk *w, const char *name, struct fy_node *key, struct fy_node *val)
 {
     const struct act_conf_key *k = act_conf_key_find(name);
@@ -82,6 +113,8 @@ static int walk_leaf(struct walk *w, const char *name, struct fy_node *key, stru
         return act_err_field(w->err, ACT_EINVAL, name, "unknown key '%s' (%s)", name, pos);
     }
     node_pos(w, val, key, pos, sizeof(pos));
+    if (k->type == ACT_CONF_T_JSON && !node_is_empty(val))
+        return walk_json(w, k, name, val, pos);
     if (!node_is_empty(val) && !fy_node_is_scalar(val))
         return act_err_field(w->err, ACT_EINVAL, name, "invalid %s (%s): expected a scalar value",
                              name, pos);

@@ -1,6 +1,8 @@
 /*
  * actiond: the daemon entry point.  Wiring only: configuration, logging,
- * the engine, the HTTP API, the port file and the signal wait.  No logic
+ * the handler kinds' process settings (platform base URL, secret box), the
+ * engine, the plugin registry, the HTTP API, the port file and the signal
+ * wait.  No logic
  * that a test would want to reach lives here.
  *
  * Signals: SIGTERM and SIGINT are blocked before any thread starts, so every
@@ -20,7 +22,10 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "handler/handler_http.h"
 #include "handler/handler_native.h"
+#include "handler/secret_box.h"
+#include "plugin/plugin.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -133,9 +138,50 @@ static bool wants_help(int argc, char **argv)
     return false;
 }
 
-/* Open the engine and start the API.  On failure prints one line and
- * leaves nothing running. */
-static int start(const struct act_config *cfg, struct act_engine **engine, struct act_api **api)
+/* Process-wide settings the handler kinds read, before any action opens:
+ * the platform base URL and the secret box key (data_dir/secret.key). */
+static int start_handlers(const struct act_config *cfg)
+{
+    struct act_err err = {0};
+
+    if (act_native_set_plugins_dir(cfg->plugins_dir, &err) < 0) {
+        fprintf(stderr, "actiond: plugins.dir: %s\n", err.msg);
+        return ACT_EINVAL;
+    }
+    if (act_platform_set_base_url(cfg->platform_base_url) < 0) {
+        fprintf(stderr, "actiond: platform.base_url '%s': not an http(s) URL without query\n",
+                cfg->platform_base_url);
+        return ACT_EINVAL;
+    }
+    if (act_secret_box_init(cfg->data_dir, &err) < 0) {
+        fprintf(stderr, "actiond: secret box: %s\n", err.msg);
+        return ACT_EIO;
+    }
+    return 0;
+}
+
+/* The plugin registry on the open engine. */
+static int start_plugins(const struct act_config *cfg, struct act_engine *engine,
+                         struct act_plugins **plugins)
+{
+    struct act_plugins_conf pc = {
+        .platform_actions_json = cfg->platform_actions,
+        .http_timeout_ms = cfg->plugins_http_timeout_ms,
+        .max_dispatch_events = cfg->plugins_max_dispatch,
+    };
+    struct act_err err = {0};
+    int rc;
+
+    if ((rc = act_plugins_open(engine, &pc, plugins, &err)) < 0)
+        fprintf(stderr, "actiond: plugin registry: %s%s%s\n", err.msg,
+                err.field[0] ? " field " : "", err.field);
+    return rc;
+}
+
+/* Open the engine, the plugin registry and start the API.  On failure
+ * prints one line and leaves nothing running. */
+static int start(const struct act_config *cfg, struct act_engine **engine,
+                 struct act_plugins **plugins, struct act_api **api)
 {
     struct act_engine_conf ec = {
         .data_dir = cfg->data_dir,
@@ -161,22 +207,26 @@ static int start(const struct act_config *cfg, struct act_engine **engine, struc
                 strerror(-rc));
         return ACT_EIO;
     }
-    if (act_native_set_plugins_dir(cfg->plugins_dir, &err) < 0) {
-        fprintf(stderr, "actiond: plugins.dir: %s\n", err.msg);
-        return ACT_EINVAL;
-    }
+    if ((rc = start_handlers(cfg)) < 0)
+        return rc;
     if ((rc = act_engine_open(&ec, engine, &err)) < 0) {
         fprintf(stderr, "actiond: cannot open the engine in '%s': %s\n", cfg->data_dir, err.msg);
         return rc;
     }
+    if ((rc = start_plugins(cfg, *engine, plugins)) < 0)
+        goto fail;
     if ((rc = act_api_start(*engine, &ac, api, &err)) < 0) {
         fprintf(stderr, "actiond: cannot listen on %s%s%s:%d: %s\n", v6 ? "[" : "",
                 cfg->listen_host, v6 ? "]" : "", cfg->listen_port, err.msg);
-        act_engine_close(*engine);
-        *engine = NULL;
-        return rc;
+        goto fail;
     }
     return 0;
+fail:
+    act_plugins_close(*plugins);
+    *plugins = NULL;
+    act_engine_close(*engine);
+    *engine = NULL;
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -184,6 +234,7 @@ int main(int argc, char **argv)
     struct act_config cfg;
     struct act_err err = {0};
     struct act_engine *engine = NULL;
+    struct act_plugins *plugins = NULL;
     struct act_api *api = NULL;
     sigset_t sigs;
     int port, sig = 0, rc;
@@ -204,13 +255,14 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    if (start(&cfg, &engine, &api) < 0)
+    if (start(&cfg, &engine, &plugins, &api) < 0)
         return 1;
     port = act_api_port(api);
     if (cfg.port_file[0] && (rc = write_port_file(cfg.port_file, port)) < 0) {
         fprintf(stderr, "actiond: cannot write port_file '%s': %s\n", cfg.port_file,
                 strerror(-rc));
         act_api_stop(api);
+        act_plugins_close(plugins);
         act_engine_close(engine);
         return 1;
     }
@@ -220,8 +272,10 @@ int main(int argc, char **argv)
         ;
     act_log_info("stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
     act_api_stop(api);       /* stop accepting, finish in-flight requests */
+    act_plugins_close(plugins); /* no request uses the registry any more */
     act_engine_close(engine); /* drain running executions, close the store */
     act_native_unload_all();
+    act_secret_box_release();
     if (cfg.port_file[0])
         unlink(cfg.port_file); /* a stale port must not mislead the next reader */
     act_log_info("stopped");
