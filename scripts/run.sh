@@ -42,9 +42,15 @@ stop_all() {
 }
 trap 'stop_all; exit 0' INT TERM
 
-"$bin" --listen "$listen" --data-dir "$data_dir" --plugins-dir "$build/plugins" &
+# The example platform API (platform actions of the dispatcher call it).
+platform_port=${PLATFORM_PORT:-3200}
+python3 "$root/examples/platform/platform_api.py" "$platform_port" >"$data_dir/platform.log" 2>&1 &
+pids="$!"
+
+"$bin" --listen "$listen" --data-dir "$data_dir" --plugins-dir "$build/plugins" \
+    --platform-base-url "http://127.0.0.1:$platform_port" &
 pid=$!
-pids="$pid"
+pids="$pids $pid"
 tries=0
 until curl -sf "$url/readyz" >/dev/null 2>&1; do
     tries=$((tries + 1))
@@ -60,7 +66,7 @@ python3 "$root/scripts/bootstrap.py" "$url" "$root/examples/bootstrap/actions.js
 smtp_port=${SMTP_PORT:-2525}
 plugin_port=${PLUGIN_PORT:-3100}
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
-    mkdir -p "$data_dir/mail"
+    mkdir -p "$data_dir/mail/tmp" "$data_dir/mail/new" "$data_dir/mail/cur"
     /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" \
         -c aiosmtpd.handlers.Mailbox "$data_dir/mail" >"$data_dir/smtp.log" 2>&1 &
     pids="$pids $!"
