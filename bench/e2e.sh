@@ -42,9 +42,9 @@ ceiling() {
 # drive NAME WRK_ARGS...: run wrk against the daemon, wait for the drain;
 # sets ACKED (wrk req/s), NON2XX, SOCKERR, P99, ACTIONS (completed/s), DONE.
 drive() {
-  local name=$1 s0 c0 t0 s1 t1
+  local name=$1 s0 t0 s1 t1
   shift
-  read -r s0 c0 < <(counts)
+  read -r s0 _ < <(counts)
   t0=$(now_ns)
   timeout 120 wrk "$@" "$URL" >"$OUT/e2e-$name.wrk" 2>&1 || log "wrk $name failed"
   read -r s1 t1 < <(wait_drain 300)

@@ -77,7 +77,8 @@ for sync in $SYNCS; do
     bp50=$(kv ack_p50_ms "$base")
     bp99=$(kv ack_p99_ms "$base")
     remark=""
-    [ "$(kv bad "$ev")" = 0 ] || remark=" ($(kv bad "$ev") errors)"
+    [ $rc = 0 ] || remark=" (incomplete: loadgen exit $rc, see log)"
+    [ "$(kv bad "$ev")" = 0 ] || remark="$remark ($(kv bad "$ev") errors)"
     [ "$n" = "$(kv sent "$ev")" ] || remark="$remark ($n of $(kv sent "$ev") executed)"
     echo "| $sync | $(fmt "$rate") | $(fmt "$(kv achieved "$ev")")$remark | $p50 | **$p99** | $pmax" \
       "| $p99s | $(kv ack_p99_ms "$ev") | $bp50 / $bp99 | $(ratio "$p99" "$bp99") |" >>"$MD"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh: shared helpers for the benchmark scripts (sourced, not run).
 #
 # Rules every script follows through these helpers:
@@ -14,6 +15,7 @@
 # WORKERS and HTTP_THREADS (passed to actiond when set), KEEP_DATA=1,
 # LOCK_WAIT (seconds to wait for the lock, default 3600).
 
+export BENCH_DIR
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_LOCK=${BENCH_LOCK:-/tmp/bench.lock}
 BENCH_TMP=${BENCH_TMP:-/tmp}
@@ -26,14 +28,17 @@ log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # bench_lock TIMEOUT_SECONDS "$@": re-run the calling script under the lock
-# and a timeout, once (BENCH_LOCKED marks the inner run).
+# and a timeout, once (BENCH_LOCKED marks the inner run).  On expiry timeout
+# sends SIGTERM to the whole process group (script, tools, daemon); the
+# script's EXIT trap then stops the daemon (up to 30 s) and removes its data
+# dir, and only 60 s later does timeout send SIGKILL.
 bench_lock() {
   local t=$1
   shift
   if [ "${BENCH_LOCKED:-}" != 1 ]; then
     export BENCH_LOCKED=1
     log "waiting for $BENCH_LOCK"
-    exec flock -w "${LOCK_WAIT:-3600}" "$BENCH_LOCK" timeout -k 10 "$t" bash "$0" "$@"
+    exec flock -w "${LOCK_WAIT:-3600}" "$BENCH_LOCK" timeout -k 60 "$t" bash "$0" "$@"
   fi
 }
 
@@ -99,6 +104,9 @@ daemon_cleanup() {
   DDIR=""
 }
 trap daemon_cleanup EXIT
+# A signal (timeout's TERM, Ctrl-C) exits through the EXIT trap too.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # api METHOD PATH [JSON]: one request, body on stdout; fails on HTTP >= 400.
 api() {

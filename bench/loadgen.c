@@ -26,7 +26,8 @@
  * between sends and leaves the CPU to the server it shares 2 cores with.
  * Responses must carry Content-Length (actiond's do); a response the parser
  * does not understand, or a connection the server closes, ends the run with
- * an error rather than a wrong figure.
+ * an error rather than a wrong figure.  A server that stops answering ends
+ * the run 10 s after the schedule (exit status 1, counts as printed).
  *
  * Output: one line of key=value pairs on stdout; diagnostics on stderr.
  */
@@ -52,7 +53,8 @@
 #define RBUF_LEN 16384
 #define REQ_LEN 2048
 #define LATE_US 1000
-#define DRAIN_US 10000000 /* wait at most 10 s for answers after the last send */
+#define DRAIN_US 10000000 /* give up 10 s after the schedule ends (or, closed loop, 10 s
+                            * after the last answer) */
 #define TIMER_TAG UINT32_MAX
 
 enum mode { MODE_EVENTS, MODE_GET, MODE_SUBS };
@@ -359,6 +361,20 @@ static void setup(struct gen *g)
         die("epoll_ctl");
 }
 
+/* True when the run must stop without waiting for the rest: open loop, the
+ * schedule plus DRAIN_US has passed (a stalled server leaves requests due
+ * or unanswered); closed loop, no answer for DRAIN_US. */
+static bool past_deadline(const struct gen *g, int64_t now)
+{
+    int64_t last;
+
+    if (g->mode == MODE_SUBS) {
+        last = g->last_done_mono > g->t0_mono ? g->last_done_mono : g->t0_mono;
+        return now - last > DRAIN_US;
+    }
+    return now > g->t0_mono + (int64_t)((double)g->total * 1e6 / g->rate) + DRAIN_US;
+}
+
 static void run(struct gen *g)
 {
     struct epoll_event evs[64];
@@ -369,13 +385,16 @@ static void run(struct gen *g)
         send_due(g);
         if (g->issued == g->total && g->done == g->total)
             break;
-        if (g->issued == g->total && act_time_mono_us() - g->last_send_mono > DRAIN_US) {
-            fprintf(stderr, "loadgen: %llu requests unanswered after 10 s\n",
-                    (unsigned long long)(g->issued - g->done));
+        if (past_deadline(g, act_time_mono_us())) {
+            fprintf(stderr, "loadgen: gave up after 10 s without progress: %llu of %llu sent,"
+                    " %llu answered\n", (unsigned long long)g->issued,
+                    (unsigned long long)g->total, (unsigned long long)g->done);
             break;
         }
         arm_timer(g);
-        int n = epoll_wait(g->ep, evs, 64, g->issued == g->total ? 1000 : -1);
+        /* The timer wakes us for the next send; the 100 ms bound only
+         * serves the deadline check. */
+        int n = epoll_wait(g->ep, evs, 64, 100);
         if (n < 0 && errno != EINTR)
             die("epoll_wait");
         for (int k = 0; k < n; k++) {

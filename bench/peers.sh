@@ -87,6 +87,7 @@ LAT=$(jq -rs '[.[] | select(.test | startswith("latency")) | select(.rate == 100
 read -r LAT50 LAT99 <<<"$LAT"
 
 F=$OUT/figures.env
+# shellcheck disable=SC1090
 [ -s "$F" ] && source "$F"
 v() { local n=$1; echo "${!n:--}"; }
 {

@@ -40,6 +40,7 @@ struct plugin_state {
     char *url;
     struct act_webhook_key keys[ACT_WEBHOOK_MAX_SECRETS];
     size_t n_keys;
+    bool send_event; /* payload "event": POST the whole event, not the input */
 };
 
 /* ---- validation ---- */
@@ -130,7 +131,8 @@ static int load_keys(const json_t *config, struct act_webhook_key *keys, size_t 
 static int plugin_validate(const json_t *handler, const json_t *config, struct act_err *err)
 {
     static const char *const members[] = {"url", "timeout_ms", "max_response_bytes",
-                                          "plugin_id", "plugin_slug", NULL};
+                                          "plugin_id", "plugin_slug", "payload", NULL};
+    const json_t *payload = json_object_get(handler, "payload");
     struct act_webhook_key keys[ACT_WEBHOOK_MAX_SECRETS];
     size_t n_keys;
     int rc;
@@ -141,6 +143,10 @@ static int plugin_validate(const json_t *handler, const json_t *config, struct a
         (rc = validate_label(handler, "plugin_slug", err)) < 0 ||
         (rc = act_http_kind_validate_common(handler, config, err)) < 0)
         return rc;
+    if (payload && (!json_is_string(payload) || (strcmp(json_string_value(payload), "input") &&
+                                                 strcmp(json_string_value(payload), "event"))))
+        return act_err_field(err, ACT_EUNPROC, "handler.payload",
+                             "payload must be \"input\" or \"event\"");
     rc = load_keys(config, keys, &n_keys, err);
     OPENSSL_cleanse(keys, sizeof(keys));
     return rc;
@@ -171,6 +177,8 @@ static int plugin_open(const json_t *handler, const json_t *config, void **state
         return rc;
     st = act_xcalloc(1, sizeof(*st));
     st->url = act_xstrdup(json_string_value(json_object_get(handler, "url")));
+    st->send_event = json_is_string(json_object_get(handler, "payload")) &&
+                     strcmp(json_string_value(json_object_get(handler, "payload")), "event") == 0;
     if ((rc = load_keys(config, st->keys, &st->n_keys, err)) < 0 ||
         (rc = act_http_kind_open_common(handler, config, &st->common, err)) < 0) {
         plugin_close(st);
@@ -190,7 +198,8 @@ static int plugin_execute(void *state, const struct act_handler_call *call,
     int64_t ts = act_time_now_us() / 1000000;
     char *sig = NULL, *id_line, *ts_line, *sig_line;
     size_t len;
-    char *body = act_handler_dump(call->input, &len);
+    /* payload "event": the whole CloudEvent (event deliveries); else the input. */
+    char *body = act_handler_dump(st->send_event && call->event ? call->event : call->input, &len);
     int rc;
 
     res->retry_after_ms = -1;

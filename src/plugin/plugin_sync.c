@@ -66,6 +66,16 @@ static json_t *plugin_handler(const json_t *doc, const char *url, json_int_t tim
                      json_object_get(doc, "slug"));
 }
 
+/* Event deliveries carry the whole CloudEvent (type, id, source, data), so
+ * the plugin learns what happened, not only the data. */
+static json_t *webhook_handler(const json_t *doc, json_int_t timeout_ms)
+{
+    json_t *h = plugin_handler(doc, json_string_value(json_object_get(doc, "webhook_url")),
+                               timeout_ms);
+    json_object_set_new(h, "payload", json_string("event"));
+    return h;
+}
+
 static json_int_t pick_timeout(const struct act_plugins *p, const json_t *a, const json_t *doc)
 {
     const json_t *v = json_object_get(a, "timeout_ms");
@@ -126,7 +136,7 @@ static json_t *webhook_body(const struct act_plugins *p, const json_t *doc)
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:b}", "name", name, "action_type",
         "plugin_webhook", "category", "plugin", "description", desc, "handler",
-        plugin_handler(doc, json_string_value(json_object_get(doc, "webhook_url")), timeout),
+        webhook_handler(doc, timeout),
         "config", plugin_config(doc), "retry_policy",
         json_is_object(rp) ? json_deep_copy(rp) : default_retry(5, 60000), "timeout_ms", timeout,
         "enabled", strcmp(json_string_value(json_object_get(doc, "status")), "active") == 0);

@@ -445,6 +445,10 @@ def plugin_events(d, plug):
     t.ok(r2.status == 202 and r2.json["count"] == 0, "unmatched event: no delivery")
     got = wait_for(lambda: plug.find(lambda e: e["path"] == "/webhook"), 10)
     t.ok(got and "webhook-signature" in got[0]["headers"], "signed delivery at webhook_url")
+    body = (got[0].get("json") or {}) if got else {}
+    t.ok(body.get("type") == "orders.created" and body.get("data") == {"order_id": "o-1"}
+         and body.get("id") and body.get("source"),
+         "the delivery is the whole CloudEvent (type, id, source, data)", body)
 
     def listed():
         ev = d.request("GET", f"/api/plugins/events?plugin={SLUG}").json
