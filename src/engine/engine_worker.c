@@ -52,6 +52,14 @@ static void run_item(struct act_engine *e, struct item *it)
         act_handler_fail(&it->res, it->rc, "%s", act_strerror(it->rc));
     it->finished_us = act_time_now_us();
     json_decref(empty);
+    if (it->rc == ACT_OK) {
+        /* Success needs no retry: drop the event here, off the writer thread
+         * (the last reference often frees the whole event document). */
+        json_decref(it->event);
+        it->event = NULL;
+        json_decref(it->input);
+        it->input = NULL;
+    }
     (void)e;
 }
 
