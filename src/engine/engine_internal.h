@@ -158,6 +158,7 @@ struct item {
     struct act_handler_result res;
     bool released;                    /* drained before it started */
     bool cancel_requested;            /* cancelled while running */
+    struct act_engine *engine;        /* for asynchronous completions */
     struct op cop;                    /* the COMPLETE op the worker sends */
 };
 
@@ -217,6 +218,7 @@ struct act_engine {
     atomic_long n_events, n_duplicates, n_exec_created, n_recovered, n_lease_expired;
     atomic_long n_batches, n_batch_ops;
     atomic_long g_ready, g_delayed, g_running;
+    atomic_long n_async;              /* attempts started with ops->start, not done yet */
 };
 
 /* engine_writer.c */

@@ -15,20 +15,52 @@
 #include "base/log.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #define ACT_LOG_MODULE "worker"
 
-static void run_item(struct act_engine *e, struct item *it)
+/* Drop what a finished attempt no longer needs, then hand it to the writer. */
+static void complete(struct act_engine *e, struct item *it)
+{
+    it->finished_us = act_time_now_us();
+    if (it->rc == ACT_OK) {
+        /* Success needs no retry: drop the event here, off the writer thread
+         * (the last reference often frees the whole event document). */
+        json_decref(it->event);
+        it->event = NULL;
+        json_decref(it->input);
+        it->input = NULL;
+    }
+    memset(&it->cop, 0, sizeof(it->cop));
+    it->cop.kind = OP_COMPLETE;
+    it->cop.u.complete = it;
+    act_engine_submit_async(e, &it->cop);
+}
+
+/* ops->start finished an attempt (any thread). */
+static void on_async_done(void *ud, int rc)
+{
+    struct item *it = ud;
+    struct act_engine *e = it->engine;
+
+    it->rc = rc;
+    if (rc < 0 && !it->res.error[0])
+        act_handler_fail(&it->res, rc, "%s", act_strerror(rc));
+    complete(e, it);
+    atomic_fetch_sub(&e->n_async, 1); /* last: close() may free the engine after this */
+}
+
+/* Run one attempt; false when it continues asynchronously. */
+static bool run_item(struct act_engine *e, struct item *it)
 {
     struct action_rt *a = it->action;
     struct act_handler_call call = {0};
     const json_t *input = it->input;
-    json_t *empty = NULL;
 
     if (!input) {
         input = it->event ? json_object_get(it->event, "data") : NULL;
-        if (!input)
-            input = empty = json_object();
+        if (!input) /* kept in the item: an async attempt outlives this call */
+            input = it->input = json_object();
     }
     call.execution_id = it->id;
     call.root_id = it->root_id[0] ? it->root_id : it->id;
@@ -43,24 +75,22 @@ static void run_item(struct act_engine *e, struct item *it)
     it->res.retry_after_ms = -1;
     atomic_store(&it->started_us, act_time_now_us());
     it->started_mono = act_time_mono_us();
-    if (a->ops)
+    if (a->ops && a->ops->start) {
+        it->engine = e;
+        atomic_fetch_add(&e->n_async, 1);
+        it->rc = a->ops->start(a->hstate, &call, &it->res, on_async_done, it);
+        if (it->rc == ACT_OK)
+            return false;
+        atomic_fetch_sub(&e->n_async, 1);
+    } else if (a->ops) {
         it->rc = a->ops->execute(a->hstate, &call, &it->res);
-    else /* the handler could not be opened when the action was loaded */
+    } else { /* the handler could not be opened when the action was loaded */
         it->rc = act_handler_fail(&it->res, ACT_EPLUGIN, "handler of action '%s' is unavailable",
                                   a->name);
+    }
     if (it->rc < 0 && !it->res.error[0])
         act_handler_fail(&it->res, it->rc, "%s", act_strerror(it->rc));
-    it->finished_us = act_time_now_us();
-    json_decref(empty);
-    if (it->rc == ACT_OK) {
-        /* Success needs no retry: drop the event here, off the writer thread
-         * (the last reference often frees the whole event document). */
-        json_decref(it->event);
-        it->event = NULL;
-        json_decref(it->input);
-        it->input = NULL;
-    }
-    (void)e;
+    return true;
 }
 
 static void *worker_main(void *arg)
@@ -85,14 +115,19 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&e->qlock);
         it->next = NULL;
 
-        if (drain)
+        if (drain) {
             it->released = true;
-        else
-            run_item(e, it);
-        memset(&it->cop, 0, sizeof(it->cop));
-        it->cop.kind = OP_COMPLETE;
-        it->cop.u.complete = it;
-        act_engine_submit_async(e, &it->cop);
+        } else if (!run_item(e, it)) {
+            continue; /* started asynchronously: on_async_done completes it */
+        }
+        if (drain) {
+            memset(&it->cop, 0, sizeof(it->cop));
+            it->cop.kind = OP_COMPLETE;
+            it->cop.u.complete = it;
+            act_engine_submit_async(e, &it->cop);
+        } else {
+            complete(e, it);
+        }
     }
     return NULL;
 }
@@ -151,4 +186,8 @@ void act_workers_stop(struct act_engine *e)
         pthread_join(e->workers[i], NULL);
     act_free(e->workers);
     e->workers = NULL;
+    /* Asynchronous attempts finish within their timeouts; their completions
+     * land in the op queue, which close() empties next. */
+    while (atomic_load(&e->n_async) > 0)
+        usleep(1000);
 }

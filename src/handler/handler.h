@@ -42,6 +42,10 @@ struct act_handler_result {
     bool permanent;            /* failure that retrying cannot fix: dead-letter now */
 };
 
+/* Completion of an attempt started with ops->start: called exactly once,
+ * from any thread, after `res` is filled; rc as execute() would return. */
+typedef void act_handler_done_fn(void *ud, int rc);
+
 struct act_handler_ops {
     const char *kind;
     /* JSON array text of capability names, e.g. ["sync","timeout","isolated"]. */
@@ -60,6 +64,14 @@ struct act_handler_ops {
     int (*execute)(void *state, const struct act_handler_call *call, struct act_handler_result *res);
     /* Free the state.  thread: any */
     void (*close)(void *state);
+    /* Optional, for kinds that wait on the network without a thread each
+     * (libcurl multi on an event loop): start one attempt and return at once.
+     * Everything in `call` is borrowed for this call only (copy what you
+     * keep); `res` stays valid until done(ud, rc) is called.  Returns ACT_OK
+     * when started (done follows), or a negative code with res->error filled
+     * (done is never called).  When NULL, execute() is used.  thread: worker */
+    int (*start)(void *state, const struct act_handler_call *call, struct act_handler_result *res,
+                 act_handler_done_fn *done, void *ud);
 };
 
 /* Find a registered kind; NULL when unknown.  thread: any */
