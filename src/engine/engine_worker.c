@@ -78,10 +78,11 @@ static bool run_item(struct act_engine *e, struct item *it)
     if (a->ops && a->ops->start) {
         it->engine = e;
         atomic_fetch_add(&e->n_async, 1);
-        it->rc = a->ops->start(a->hstate, &call, &it->res, on_async_done, it);
-        if (it->rc == ACT_OK)
+        int src = a->ops->start(a->hstate, &call, &it->res, on_async_done, it);
+        if (src == ACT_OK) /* `it` may be completed (and freed) already: do not touch it */
             return false;
         atomic_fetch_sub(&e->n_async, 1);
+        it->rc = src;
     } else if (a->ops) {
         it->rc = a->ops->execute(a->hstate, &call, &it->res);
     } else { /* the handler could not be opened when the action was loaded */
