@@ -6,8 +6,9 @@ set -eu
 
 PKGS="build-essential cmake pkg-config \
 libmicrohttpd-dev libjansson-dev libpcre2-dev libsqlite3-dev libssl-dev \
-libfyaml-dev libcurl4-openssl-dev \
-sqlite3 python3 python3-aiosmtpd curl jq wrk"
+libfyaml-dev libcurl4-openssl-dev libpq-dev liblua5.4-dev \
+clang libclang-rt-14-dev \
+sqlite3 postgresql python3 python3-aiosmtpd curl jq wrk nginx"
 
 missing=""
 for p in $PKGS; do

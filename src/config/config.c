@@ -83,6 +83,10 @@ static const struct act_conf_key keys[] = {
     {"platform.actions", "ACTIOND_PLATFORM_ACTIONS", NULL, "MAPPING", ACT_CONF_T_JSON,
      FIELD(platform_actions), 0, 0, "",
      "platform routes to add or override: type -> {method, path, require?, message?}"},
+    {"egress.allow", "ACTIOND_EGRESS_ALLOW", "--egress-allow", "CIDRS", ACT_CONF_T_STR,
+     FIELD(egress_allow), 0, 0, "",
+     "comma-separated CIDRs webhook requests may reach although internal (loopback, private, "
+     "link-local, metadata...); empty: public addresses only"},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

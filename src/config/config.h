@@ -35,6 +35,8 @@ struct act_config {
     char platform_actions[65536];
     int64_t plugins_http_timeout_ms;  /* plugins.http_timeout_ms: 10000 */
     size_t plugins_max_dispatch;      /* plugins.max_dispatch_events: 100 */
+    char egress_allow[4096];   /* egress.allow: "" (CIDRs the webhook kind may reach
+                                * beyond public addresses, comma-separated) */
 };
 
 /* Load: fill defaults, then the YAML file named by --config FILE (or

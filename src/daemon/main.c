@@ -25,6 +25,7 @@
 #include "handler/handler_http.h"
 #include "handler/handler_native.h"
 #include "handler/secret_box.h"
+#include "handler/ssrf.h"
 #include "plugin/plugin.h"
 
 #include <errno.h>
@@ -156,6 +157,10 @@ static int start_handlers(const struct act_config *cfg)
     if (act_secret_box_init(cfg->data_dir, &err) < 0) {
         fprintf(stderr, "actiond: secret box: %s\n", err.msg);
         return ACT_EIO;
+    }
+    if (act_ssrf_set_allow(cfg->egress_allow, &err) < 0) {
+        fprintf(stderr, "actiond: %s\n", err.msg);
+        return ACT_EINVAL;
     }
     return 0;
 }

@@ -182,6 +182,7 @@ void act_catalog_release(struct act_engine *e)
     act_map_release(&e->flows);
     for (f = e->all_flows; f; f = next) {
         next = f->next;
+        act_free(f->disabled_reason);
         act_free(f->name);
         act_free(f);
     }
@@ -199,6 +200,9 @@ json_t *act_action_health(const struct action_rt *a)
     char b1[40], b2[40];
     const char *status = "unknown";
 
+    if (a && !a->spec.enabled && f && f->disabled_reason)
+        return json_pack("{s:s, s:s, s:I}", "status", "disabled", "reason", f->disabled_reason,
+                         "consecutive_failures", (json_int_t)fails);
     if (a && !a->ops)
         status = "broken";
     else if (fails >= 3)
@@ -214,6 +218,30 @@ json_t *act_action_health(const struct action_rt *a)
                      "last_failure_at",
                      bad_us ? json_string(act_time_format_rfc3339(bad_us, b2, sizeof(b2)))
                             : json_null());
+}
+
+int act_catalog_disable(struct act_engine *e, struct action_rt *a, const char *reason,
+                        struct act_err *err)
+{
+    json_t *doc;
+    int rc;
+
+    if (!a->spec.enabled || act_catalog_action(e, a->id) != a)
+        return ACT_OK; /* disabled already, or replaced meanwhile */
+    doc = json_deep_copy(a->doc);
+    json_object_set_new(doc, "enabled", json_false());
+    rc = e->store->ops->action_put(e->store, a->id, doc, false, act_time_now_us(), err);
+    if (rc == ACT_OK) {
+        struct action_rt *n = rt_new(a->id, doc, NULL);
+        install_action(e, n);
+        pthread_rwlock_wrlock(&e->cat_lock);
+        act_free(n->flow->disabled_reason);
+        n->flow->disabled_reason = act_xstrdup(reason);
+        pthread_rwlock_unlock(&e->cat_lock);
+        act_log_warn("action '%s' disabled: %s", a->name, reason);
+    }
+    json_decref(doc);
+    return rc;
 }
 
 /* ---- actions API ---- */
@@ -277,7 +305,16 @@ static int action_put_fn(struct act_engine *e, void *arg, struct act_err *err)
 static void action_put_after(struct act_engine *e, void *arg)
 {
     struct action_change *c = arg;
+    struct flow *f;
+
     install_action(e, c->rt);
+    pthread_rwlock_wrlock(&e->cat_lock);
+    f = act_map_get(&e->flows, c->id);
+    if (f && c->rt->spec.enabled) { /* re-enabled by hand: the note goes */
+        act_free(f->disabled_reason);
+        f->disabled_reason = NULL;
+    }
+    pthread_rwlock_unlock(&e->cat_lock);
     c->rt = NULL;
 }
 

@@ -46,6 +46,7 @@ struct flow {
     atomic_long consecutive_failures;
     atomic_llong last_success_us, last_failure_us;
     atomic_long dur_buckets[N_DURATION_BUCKETS];
+    char *disabled_reason;            /* set when the engine disabled the action; cat_lock */
     _Atomic double dur_sum_ms;
     struct flow *next;                /* all flows, freed at close */
 };
@@ -277,6 +278,11 @@ struct action_rt *act_catalog_action(struct act_engine *e, const char *id);
 int act_catalog_load(struct act_engine *e, struct act_err *err);
 void act_catalog_release(struct act_engine *e);
 json_t *act_action_health(const struct action_rt *a);
+/* Disable an action because a handler said so (a webhook receiver answered
+ * 410 Gone): store enabled=false in the open transaction and install the new
+ * version at once, with `reason` as its health note.  thread: writer */
+int act_catalog_disable(struct act_engine *e, struct action_rt *a, const char *reason,
+                        struct act_err *err);
 
 /* engine_exec.c */
 int act_engine_recover(struct act_engine *e, struct act_err *err);

@@ -503,6 +503,13 @@ static int finish_attempt(struct act_engine *e, struct item *it, bool ok, const 
         rc = e->store->ops->dead_insert(e->store, it->id, it->action->id,
                                         permanent ? "permanent failure" : "retries exhausted", now,
                                         err);
+        /* A handler may ask for its action to stop (a receiver that is Gone). */
+        if (rc == ACT_OK && permanent &&
+            json_is_true(json_object_get(it->res.error_detail, "disable"))) {
+            char why[300];
+            snprintf(why, sizeof(why), "disabled after execution %s: %s", it->id, error);
+            rc = act_catalog_disable(e, it->action, why, err);
+        }
     }
     if (rc < 0)
         return rc;

@@ -25,6 +25,9 @@ static const struct act_handler_ops *const registry[] = {
     &act_handler_native_ops,
     &act_handler_plugin_ops,
     &act_handler_platform_ops,
+    &act_handler_lua_ops,
+    &act_handler_sql_ops,
+    &act_handler_webhook_ops,
     NULL,
 };
 

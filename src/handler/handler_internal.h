@@ -17,6 +17,9 @@ extern const struct act_handler_ops act_handler_command_ops;
 extern const struct act_handler_ops act_handler_native_ops;
 extern const struct act_handler_ops act_handler_plugin_ops;
 extern const struct act_handler_ops act_handler_platform_ops;
+extern const struct act_handler_ops act_handler_lua_ops;
+extern const struct act_handler_ops act_handler_sql_ops;
+extern const struct act_handler_ops act_handler_webhook_ops;
 
 /* Check that every member of the handler object is "kind" or one of the
  * NULL-terminated `allowed` names; an unknown member is ACT_EUNPROC with

@@ -16,7 +16,10 @@
  * {"not": node} and leaves {"field": "data.x.y", "op": OP, "value": V}
  * with OP one of eq ne gt gte lt lte in nin exists contains regex.
  * `field` is a dotted path into the event object.  null or absent
- * conditions always hold.
+ * conditions always hold.  A string, as the whole conditions value or as
+ * any node, is a Lua expression over `event` ("event.data.tier ==
+ * 'premium'"), sandboxed as lua/lua.h describes: it holds when it yields
+ * true; false, another type or an error make it false with a reason.
  *
  * Thread contract: compile/add/remove need exclusive access to the index
  * (the engine holds a write lock); lookup/explain/eval are reentrant and may
@@ -50,7 +53,8 @@ void act_pattern_free(struct act_pattern *p);
 /* ---- conditions ---- */
 struct act_cond;
 
-/* Compile a condition tree.  `spec` may be NULL or JSON null (always true).
+/* Compile a condition tree.  `spec` may be NULL or JSON null (always true);
+ * expression strings are compiled in the calling thread's Lua state.
  * On error returns ACT_EINVAL with err->field set to the path of the bad
  * node relative to the conditions object, e.g. "all[1].op".  thread: any */
 int act_cond_compile(const json_t *spec, struct act_cond **out, struct act_err *err);

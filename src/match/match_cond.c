@@ -4,7 +4,11 @@
  * Grammar (API.md "Subscriptions"):
  *   node := {"all": [node, ...]} | {"any": [node, ...]} | {"not": node}
  *         | {"field": PATH, "op": OP, "value"?: V}
+ *         | "<Lua expression>"
  * A compound node has exactly one key; a leaf has only field/op/value.
+ * A string (the whole conditions value, or any node) is a Lua expression
+ * over `event` (lua/lua.h), compiled here in the calling thread's sandbox
+ * to check its syntax; a syntax error is the node's error.
  * Everything a client could get wrong is checked here, once, so evaluation
  * (match_cond_eval.c) never meets a malformed tree:
  *   - value types per op: `in`/`nin` need an array, `gt`/`gte`/`lt`/`lte` a
@@ -16,6 +20,7 @@
  * The spec is borrowed; the compiled tree holds deep copies of values.
  */
 #include "base/alloc.h"
+#include "lua/lua.h"
 #include "match/match_internal.h"
 
 #include <stdarg.h>
@@ -237,6 +242,17 @@ static int compile_compound(struct cctx *cx, const json_t *j, const char *key, i
     return rc;
 }
 
+static int compile_expr(struct cctx *cx, const json_t *j, struct act_cond *c)
+{
+    struct act_err e = {0};
+
+    c->kind = ACT_COND_EXPR;
+    if (act_lua_expr_check(json_string_value(j), json_string_length(j), &e) < 0)
+        return fail(cx, NULL, "expression: %s", e.msg);
+    c->expr = act_xstrndup(json_string_value(j), json_string_length(j));
+    return ACT_OK;
+}
+
 static int compile_node(struct cctx *cx, const json_t *j, int depth, struct act_cond **out)
 {
     struct act_cond *c = NULL;
@@ -248,6 +264,11 @@ static int compile_node(struct cctx *cx, const json_t *j, int depth, struct act_
         return fail(cx, NULL, "more than %d condition nodes", ACT_MATCH_MAX_COND_NODES);
     if (depth > ACT_MATCH_MAX_COND_DEPTH)
         return fail(cx, NULL, "nested deeper than %d levels", ACT_MATCH_MAX_COND_DEPTH);
+    if (json_is_string(j)) {
+        c = act_xcalloc(1, sizeof(*c));
+        rc = compile_expr(cx, j, c);
+        goto out_node;
+    }
     if (!json_is_object(j))
         return fail(cx, NULL, "condition must be an object");
     if (json_object_get(j, "all"))
@@ -260,6 +281,7 @@ static int compile_node(struct cctx *cx, const json_t *j, int depth, struct act_
         return fail(cx, NULL, "condition needs 'all', 'any', 'not' or 'field'");
     c = act_xcalloc(1, sizeof(*c));
     rc = key ? compile_compound(cx, j, key, depth, c) : compile_leaf(cx, j, c);
+out_node:
     if (rc < 0)
         goto out;
     *out = c;
@@ -278,8 +300,6 @@ int act_cond_compile(const json_t *spec, struct act_cond **out, struct act_err *
         *out = act_xcalloc(1, sizeof(**out)); /* ALL of nothing: always true */
         return ACT_OK;
     }
-    if (json_is_string(spec))
-        return act_err_field(err, ACT_EINVAL, "", "expression conditions are not supported yet");
     return compile_node(&cx, spec, 1, out);
 }
 
@@ -294,5 +314,6 @@ void act_cond_free(struct act_cond *c)
     json_decref(c->value);
     pcre2_code_free(c->re);
     act_free(c->req);
+    act_free(c->expr);
     act_free(c);
 }

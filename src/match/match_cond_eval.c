@@ -13,11 +13,15 @@
  *   - `contains`: a string field contains the string value as a substring,
  *     or an array field has an element equal (as eq) to the value;
  *   - `regex`: unanchored PCRE2 search with limits; the field must be a
- *     string; hitting a limit counts as no match.
- * Evaluation reads the event only, never allocates (reasons are formatted
- * into caller or stack buffers) and is reentrant.  `why` is written only
- * when the result is false.
+ *     string; hitting a limit counts as no match;
+ *   - an expression holds when the Lua expression yields true with `event`
+ *     bound; false, another type, an error or a limit make it false with a
+ *     reason (lua/lua.h act_lua_cond_eval, the thread's own lua_State).
+ * Evaluation reads the event only, never allocates outside the Lua state
+ * (reasons are formatted into caller or stack buffers) and is reentrant.
+ * `why` is written only when the result is false.
  */
+#include "lua/lua.h"
 #include "match/match_internal.h"
 
 #include <stdio.h>
@@ -75,6 +79,7 @@ static void describe(const struct act_cond *c, char *buf, size_t len)
     case ACT_COND_ALL: snprintf(buf, len, "all[%zu]", c->n_kids); return;
     case ACT_COND_ANY: snprintf(buf, len, "any[%zu]", c->n_kids); return;
     case ACT_COND_NOT: snprintf(buf, len, "not"); return;
+    case ACT_COND_EXPR: snprintf(buf, len, "expression `%.120s`", c->expr); return;
     case ACT_COND_LEAF: break;
     }
     if (c->op == ACT_OP_EXISTS)
@@ -227,6 +232,8 @@ static bool eval(const struct act_cond *c, const json_t *ev, char *why, size_t w
         return eval_any(c, ev, why, wl);
     case ACT_COND_NOT:
         return eval_not(c, ev, why, wl);
+    case ACT_COND_EXPR:
+        return act_lua_cond_eval(c->expr, ev, 0, why, wl);
     }
     return false;
 }

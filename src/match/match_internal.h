@@ -143,7 +143,8 @@ const char *act_match_json_kind(const json_t *v);
 
 /* ---- conditions ---- */
 
-enum act_cond_kind { ACT_COND_ALL, ACT_COND_ANY, ACT_COND_NOT, ACT_COND_LEAF };
+/* ACT_COND_EXPR: a Lua expression (lua/lua.h), evaluated in the thread's sandbox. */
+enum act_cond_kind { ACT_COND_ALL, ACT_COND_ANY, ACT_COND_NOT, ACT_COND_LEAF, ACT_COND_EXPR };
 
 enum act_cond_op {
     ACT_OP_EQ,
@@ -176,6 +177,7 @@ struct act_cond {
     pcre2_code *re;  /* `regex` */
     char *req;       /* `regex`: a literal every match contains, or NULL */
     size_t req_len;
+    char *expr;      /* ACT_COND_EXPR: the expression text */
 };
 
 /* ---- hash map ----

@@ -14,8 +14,9 @@
  *  - PATCH overlays the body on the stored base at the top level only
  *    (event_patterns and conditions are replaced whole; null unsets), then
  *    validates the result as a POST body.
- *  - Expression-string conditions are refused until the expression
- *    language exists, with a message that says so.
+ *  - conditions are null, a JSON tree or a Lua expression string (kept as
+ *    given); a syntax error in an expression is a 400 on "conditions" with
+ *    Lua's message.
  */
 #include "model/model.h"
 #include "model/model_internal.h"
@@ -89,12 +90,9 @@ static int get_conditions(const json_t *m, json_t *doc, struct act_err *err)
         json_object_set_new(doc, "conditions", json_null());
         return ACT_OK;
     }
-    if (json_is_string(v))
+    if (!json_is_object(v) && !json_is_string(v))
         return act_err_field(err, ACT_EINVAL, "conditions",
-                             "expression conditions are not available yet: use the JSON form "
-                             "({\"all\": [{\"field\", \"op\", \"value\"}]})");
-    if (!json_is_object(v))
-        return act_err_field(err, ACT_EINVAL, "conditions", "must be null or an object");
+                             "must be null, an object or an expression string");
     rc = act_cond_compile(v, &c, err);
     act_cond_free(c);
     if (rc < 0) {

@@ -30,20 +30,22 @@ static int validate(const char *text, struct act_err *err)
 static void test_registry(void)
 {
     const struct act_handler_ops *const *all = act_handler_all();
-    const char *want[] = {"noop", "echo", "command", "native", "plugin", "platform"};
+    const char *want[] = {"noop",     "echo", "command", "native", "plugin",
+                          "platform", "lua",  "sql",     "webhook"};
+    const size_t n_want = sizeof(want) / sizeof(want[0]);
     size_t n = 0;
 
     subtest("registry");
     while (all[n])
         n++;
-    is_int(n, 6, "six kinds registered");
-    for (size_t i = 0; i < 6 && i < n; i++) {
+    is_int(n, n_want, "every kind registered");
+    for (size_t i = 0; i < n_want && i < n; i++) {
         is_str(all[i]->kind, want[i], "kind %zu in registration order", i);
         ok(act_handler_find(want[i]) == all[i], "find('%s') returns the registered ops", want[i]);
         ok(all[i]->validate && all[i]->open && all[i]->execute && all[i]->close,
            "'%s' fills every vtable slot", want[i]);
     }
-    ok(act_handler_find("lua") == NULL, "unknown kind is not found");
+    ok(act_handler_find("cobol") == NULL, "unknown kind is not found");
     ok(act_handler_find(NULL) == NULL, "NULL kind is not found");
 }
 
@@ -56,7 +58,7 @@ static void test_describe(void)
 
     subtest("describe");
     ok(json_is_array(items), "describe has an items array");
-    is_int(json_array_size(items), 6, "one item per kind");
+    is_int(json_array_size(items), 9, "one item per kind");
     json_array_foreach(items, i, it) {
         const char *kind = json_string_value(json_object_get(it, "kind"));
         json_t *schema = json_object_get(it, "schema");
@@ -86,9 +88,9 @@ static void test_validate(void)
     is_str(err.field, "handler.kind", "field is handler.kind");
     is_int(validate("{\"kind\": 3}", &err), ACT_EINVAL, "numeric kind is malformed");
     is_str(err.field, "handler.kind", "field is handler.kind");
-    is_int(validate("{\"kind\": \"lua\"}", &err), ACT_EUNPROC, "unknown kind is unprocessable");
+    is_int(validate("{\"kind\": \"cobol\"}", &err), ACT_EUNPROC, "unknown kind is unprocessable");
     is_str(err.field, "handler.kind", "field is handler.kind");
-    ok(strstr(err.msg, "'lua'") != NULL, "message quotes the kind: %s", err.msg);
+    ok(strstr(err.msg, "'cobol'") != NULL, "message quotes the kind: %s", err.msg);
     is_int(validate("{\"kind\": \"noop\"}", &err), ACT_OK, "noop validates");
     is_int(validate("{\"kind\": \"echo\"}", &err), ACT_OK, "echo validates");
     is_int(validate("{\"kind\": \"noop\", \"argv\": []}", &err), ACT_EUNPROC,

@@ -237,6 +237,26 @@ static void bad(const char *spec, const char *field, const char *msg)
     json_decref(j);
 }
 
+/* Lua expressions (lua/lua.h) as the whole spec and as nodes. */
+static void test_expressions(void)
+{
+    check("\"event.data.tier == 'basic' and event.data.amount >= 50\"", 1, "");
+    check("\"event.data.tier == 'premium'\"", 0, "expression `event.data.tier == 'premium'`: false");
+    check("\"event.data.items[2].sku\"", 0, "expression `event.data.items[2].sku`: got string, "
+                                             "not a boolean");
+    check("\"event.data.nope.deeper == 1\"", 0,
+          "expression `event.data.nope.deeper == 1`: error: expr:1: attempt to index a nil value "
+          "(field 'nope')");
+    check("\"#event.data.tags == 4 -- a trailing comment\"", 1, "");
+    check("{\"all\": [" LEAF("data.tier", "eq", "\"basic\"") ", \"event.data.count > 5\"]}", 0,
+          "expression `event.data.count > 5`: false");
+    check("{\"any\": [\"event.data.count > 5\", \"event.type == 'users.created'\"]}", 1, "");
+    check("{\"not\": \"event.data.flags.beta\"}", 0, "not: expression `event.data.flags.beta` held");
+    check("\"(function() while true do end end)()\"", 0,
+          "expression `(function() while true do end end)()`: error: lua: instruction budget of "
+          "100000 exceeded");
+}
+
 static void test_invalid(void)
 {
     char spec[16384];
@@ -252,7 +272,10 @@ static void test_invalid(void)
     bad("{\"all\": []}", "all", "must not be empty");
     bad("{\"any\": [1]}", "any[0]", "condition must be an object");
     bad("[]", "", "condition must be an object");
-    bad("\"event.data.tier == 'premium'\"", "", "expression conditions are not supported yet");
+    bad("\"event.data.tier ==\"", "",
+        "expression: lua: expr:1: unexpected symbol near ')'");
+    bad("{\"all\": [\"event.data.x >\"]}", "all[0]",
+        "expression: lua: expr:1: unexpected symbol near ')'");
     bad("{}", "", "condition needs 'all', 'any', 'not' or 'field'");
     bad(LEAF("a..b", "eq", "1"), "field", "empty segment 2 in field path");
     bad(LEAF("", "eq", "1"), "field", "empty field path");
@@ -306,6 +329,7 @@ int main(void)
     test_paths();
     test_logic();
     test_null_and_reasons();
+    test_expressions();
     test_invalid();
     json_decref(event);
     return done_testing();

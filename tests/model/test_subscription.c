@@ -93,7 +93,7 @@ static void test_invalid(void)
     expect_fail("{'action_id': '" AID "', 'event_patterns': ['a'], 'conditions': [1]}",
                 "conditions", NULL);
     expect_fail("{'action_id': '" AID "', 'event_patterns': ['a'],"
-                " 'conditions': 'event.data.tier == 1'}",
+                " 'conditions': 'event.data.tier == = 1'}",
                 "conditions", NULL);
     expect_fail("{'action_id': '" AID "', 'event_patterns': ['a'], 'priority': 1.5}", "priority",
                 "must be an integer");
@@ -131,10 +131,23 @@ static void test_conditions(void)
     is_str(err.field, "conditions", "root error: field conditions");
     json_decref(in);
 
-    in = J("{'action_id': '" AID "', 'event_patterns': ['a'], 'conditions': 'data.x == 1'}");
-    is_int(act_subscription_normalize(in, NULL, &out, &err), ACT_EINVAL, "string conditions 400");
-    ok(strstr(err.msg, "expression") && strstr(err.msg, "not available yet"),
-       "message says the expression language is not available yet ('%s')", err.msg);
+    in = J("{'action_id': '" AID "', 'event_patterns': ['a'],"
+           " 'conditions': 'event.data.x == 1 and event.data.y ~= nil'}");
+    is_int(act_subscription_normalize(in, NULL, &out, &err), 0, "expression conditions accepted");
+    is_str(json_string_value(json_object_get(out, "conditions")),
+           "event.data.x == 1 and event.data.y ~= nil", "expression kept as given");
+    json_decref(out);
+    json_decref(in);
+
+    in = J("{'action_id': '" AID "', 'event_patterns': ['a'], 'conditions': 'event.data.x =='}");
+    is_int(act_subscription_normalize(in, NULL, &out, &err), ACT_EINVAL,
+           "expression syntax error 400");
+    is_str(err.field, "conditions", "field conditions");
+    ok(strstr(err.msg, "unexpected symbol") != NULL, "Lua's message ('%s')", err.msg);
+    json_decref(in);
+
+    in = J("{'action_id': '" AID "', 'event_patterns': ['a'], 'conditions': 5}");
+    is_int(act_subscription_normalize(in, NULL, &out, &err), ACT_EINVAL, "number conditions 400");
     json_decref(in);
 
     in = J("{'action_id': '" AID "', 'event_patterns': ['a'], 'conditions': null}");

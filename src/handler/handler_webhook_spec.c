@@ -1,0 +1,292 @@
+/*
+ * Kind `webhook`: checking a handler spec and config (handler_webhook.h),
+ * for validate() at action creation and for open().
+ *
+ * What is checked where: a URL without templates is parsed with CURLU here
+ * (http or https, a host); a templated URL must start with a literal
+ * "http://" or "https://" and compile, and is parsed again after each
+ * rendering.  Header names are tokens and not ones actiond sets itself;
+ * values are strings without control characters (templates compile).
+ * handler.body may be any JSON value; its templates must compile.  The
+ * secrets (config.secret: a string or up to ACT_WEBHOOK_MAX_SECRETS, each
+ * maybe sealed) must open and decode.  Every error names its field
+ * ("handler.url", "handler.headers.X-Api", "config.secret[1]").
+ */
+#include "base/alloc.h"
+#include "handler/handler_http.h"
+#include "handler/handler_internal.h"
+#include "handler/handler_webhook.h"
+#include "handler/secret_box.h"
+#include "lua/lua.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define HEADERS_MAX 64
+#define HEADER_VALUE_MAX 8192
+
+static int check_template(const json_t *tpl, const char *field, struct act_err *err);
+
+static bool tchar(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool reserved_header(const char *name)
+{
+    static const char *const names[] = {"host", "content-length", "transfer-encoding",
+                                        "connection", "expect", "content-type", "user-agent",
+                                        "webhook-id", "webhook-timestamp", "webhook-signature",
+                                        NULL};
+
+    for (size_t i = 0; names[i]; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static int check_header(const char *name, const json_t *v, struct act_err *err)
+{
+    char field[96];
+    const char *s = json_string_value(v);
+
+    snprintf(field, sizeof(field), "handler.headers.%.64s", name);
+    if (!name[0] || strlen(name) > 128)
+        return act_err_field(err, ACT_EUNPROC, field, "header name must be 1..128 characters");
+    for (const char *c = name; *c; c++)
+        if (!tchar((unsigned char)*c))
+            return act_err_field(err, ACT_EUNPROC, field, "header name '%.64s' is not a token",
+                                 name);
+    if (reserved_header(name))
+        return act_err_field(err, ACT_EUNPROC, field, "header '%.64s' is set by actiond", name);
+    if (!s)
+        return act_err_field(err, ACT_EUNPROC, field, "header value must be a string");
+    if (json_string_length(v) > HEADER_VALUE_MAX)
+        return act_err_field(err, ACT_EUNPROC, field, "header value is longer than %d bytes",
+                             HEADER_VALUE_MAX);
+    for (size_t i = 0; i < json_string_length(v); i++)
+        if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
+            return act_err_field(err, ACT_EUNPROC, field,
+                                 "header value contains a control character");
+    return strstr(s, "{{") ? check_template(v, field, err) : ACT_OK;
+}
+
+static int validate_headers(const json_t *headers, struct act_err *err)
+{
+    const char *k;
+    json_t *v;
+    int rc;
+
+    if (!headers)
+        return ACT_OK;
+    if (!json_is_object(headers))
+        return act_err_field(err, ACT_EUNPROC, "handler.headers",
+                             "headers must be an object of strings");
+    if (json_object_size(headers) > HEADERS_MAX)
+        return act_err_field(err, ACT_EUNPROC, "handler.headers", "more than %d headers",
+                             HEADERS_MAX);
+    json_object_foreach((json_t *)headers, k, v)
+        if ((rc = check_header(k, v, err)) < 0)
+            return rc;
+    return ACT_OK;
+}
+
+/* Parse and normalise a URL with CURLU: http or https with a host.  The
+ * normalised text into *out (NULL: only check), "host:port" into hostport.
+ * A failure is ACT_EUNPROC with field "handler.url". */
+int act_webhook_parse_url(const char *url, char **out, char *hostport, size_t hp_cap,
+                     struct act_err *err)
+{
+    CURLU *u = NULL;
+    char *norm = NULL, *host = NULL, *port = NULL, *scheme = NULL;
+    int rc = ACT_OK;
+
+    if (!(u = curl_url()))
+        return act_err_set(err, ACT_ENOMEM, "out of memory parsing a URL");
+    if (strlen(url) > ACT_WEBHOOK_URL_MAX || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+        rc = act_err_field(err, ACT_EUNPROC, "handler.url", "url does not parse");
+    else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+             (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0))
+        rc = act_err_field(err, ACT_EUNPROC, "handler.url", "url scheme must be http or https");
+    else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0])
+        rc = act_err_field(err, ACT_EUNPROC, "handler.url", "url has no host");
+    else if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+             curl_url_get(u, CURLUPART_URL, &norm, 0) != CURLUE_OK)
+        rc = act_err_field(err, ACT_EUNPROC, "handler.url", "url does not parse");
+    if (rc == ACT_OK && hostport)
+        snprintf(hostport, hp_cap, "%s:%s", host, port);
+    if (rc == ACT_OK && out)
+        *out = act_xstrdup(norm);
+    curl_free(norm);
+    curl_free(host);
+    curl_free(port);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* True when a string anywhere in v holds "{{". */
+bool act_webhook_has_template(const json_t *v)
+{
+    const char *k;
+    json_t *m;
+    size_t i;
+
+    if (json_is_string(v))
+        return strstr(json_string_value(v), "{{") != NULL;
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, m)
+            if (act_webhook_has_template(m))
+                return true;
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m)
+            if (act_webhook_has_template(m))
+                return true;
+    }
+    return false;
+}
+
+/* A template must compile; its error is reported under `field`. */
+static int check_template(const json_t *tpl, const char *field, struct act_err *err)
+{
+    int rc = act_template_check(tpl, err);
+
+    if (rc < 0) {
+        act_err_prefix_field(err, field);
+        return rc == ACT_EBUSY ? rc : ACT_EUNPROC;
+    }
+    return ACT_OK;
+}
+
+static int validate_url(const json_t *url, struct act_err *err)
+{
+    const char *s = json_string_value(url);
+
+    if (!url)
+        return act_err_field(err, ACT_EUNPROC, "handler.url", "url is required");
+    if (!s || json_string_length(url) == 0 || json_string_length(url) > ACT_WEBHOOK_URL_MAX)
+        return act_err_field(err, ACT_EUNPROC, "handler.url",
+                             "url must be a string of 1..%d bytes", ACT_WEBHOOK_URL_MAX);
+    if (!strstr(s, "{{"))
+        return act_webhook_parse_url(s, NULL, NULL, 0, err);
+    /* Templated: the scheme must be literal; the whole URL is checked per
+     * attempt, after rendering. */
+    if (strncasecmp(s, "http://", 7) != 0 && strncasecmp(s, "https://", 8) != 0)
+        return act_err_field(err, ACT_EUNPROC, "handler.url",
+                             "a templated url must start with a literal http:// or https://");
+    return check_template(url, "handler.url", err);
+}
+
+static int check_range(const json_t *handler, const char *name, int64_t max, struct act_err *err)
+{
+    const json_t *v = json_object_get(handler, name);
+    char field[48];
+
+    if (!v)
+        return ACT_OK;
+    snprintf(field, sizeof(field), "handler.%s", name);
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > max)
+        return act_err_field(err, ACT_EUNPROC, field, "%s must be an integer in 1..%lld", name,
+                             (long long)max);
+    return ACT_OK;
+}
+
+static int validate_method(const json_t *handler, struct act_err *err)
+{
+    static const char *const methods[] = {"POST", "PUT", "PATCH", "DELETE", "GET", NULL};
+    const json_t *m = json_object_get(handler, "method");
+
+    if (!m)
+        return ACT_OK;
+    for (size_t i = 0; json_is_string(m) && methods[i]; i++)
+        if (strcmp(json_string_value(m), methods[i]) == 0) {
+            if (i == 4 && json_object_get(handler, "body"))
+                return act_err_field(err, ACT_EUNPROC, "handler.body",
+                                     "a GET request carries no body");
+            return ACT_OK;
+        }
+    return act_err_field(err, ACT_EUNPROC, "handler.method",
+                         "method must be one of POST, PUT, PATCH, DELETE, GET");
+}
+
+/* Open (when sealed) and decode one secret into *key. */
+static int load_key(const json_t *v, const char *field, struct act_webhook_key *key,
+                    struct act_err *err)
+{
+    struct act_err e = {0};
+    char *plain = NULL;
+    int rc;
+
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return act_err_field(err, ACT_EUNPROC, field, "secret must be a non-empty string");
+    if ((rc = act_http_kind_reveal(json_string_value(v), field, &plain, err)) < 0)
+        return rc;
+    rc = act_webhook_key_parse(plain, key, &e);
+    act_secret_free(plain);
+    if (rc < 0)
+        return act_err_field(err, ACT_EUNPROC, field, "%s", e.msg);
+    return ACT_OK;
+}
+
+/* Decode config.secret (absent, a string, or an array of strings). */
+int act_webhook_load_keys(const json_t *config, struct act_webhook_key *keys, size_t *n_keys,
+                     struct act_err *err)
+{
+    const json_t *secret = json_object_get(config, "secret"), *v;
+    size_t i;
+    int rc;
+
+    *n_keys = 0;
+    if (!secret)
+        return ACT_OK;
+    if (json_is_string(secret)) {
+        if ((rc = load_key(secret, "config.secret", &keys[0], err)) < 0)
+            return rc;
+        *n_keys = 1;
+        return ACT_OK;
+    }
+    if (!json_is_array(secret) || json_array_size(secret) == 0 ||
+        json_array_size(secret) > ACT_WEBHOOK_MAX_SECRETS)
+        return act_err_field(err, ACT_EUNPROC, "config.secret",
+                             "secret must be a string or an array of 1..%d strings",
+                             ACT_WEBHOOK_MAX_SECRETS);
+    json_array_foreach(secret, i, v) {
+        char field[48];
+
+        snprintf(field, sizeof(field), "config.secret[%zu]", i);
+        if ((rc = load_key(v, field, &keys[i], err)) < 0)
+            return rc;
+        *n_keys = i + 1;
+    }
+    return ACT_OK;
+}
+
+int act_webhook_spec_validate(const json_t *handler, const json_t *config, struct act_err *err)
+{
+    static const char *const members[] = {"url", "method", "headers", "body", "timeout_ms",
+                                          "connect_timeout_ms", "max_response_bytes", NULL};
+    struct act_webhook_key keys[ACT_WEBHOOK_MAX_SECRETS];
+    size_t n_keys;
+    int rc;
+
+    if ((rc = act_handler_check_members(handler, members, err)) < 0 ||
+        (rc = validate_url(json_object_get(handler, "url"), err)) < 0 ||
+        (rc = validate_method(handler, err)) < 0 ||
+        (rc = validate_headers(json_object_get(handler, "headers"), err)) < 0 ||
+        (rc = check_range(handler, "timeout_ms", ACT_HTTP_KIND_TIMEOUT_MAX_MS, err)) < 0 ||
+        (rc = check_range(handler, "connect_timeout_ms", ACT_HTTP_KIND_TIMEOUT_MAX_MS, err)) <
+            0 ||
+        (rc = check_range(handler, "max_response_bytes", ACT_HTTP_KIND_RESPONSE_MAX, err)) < 0)
+        return rc;
+    if (act_webhook_has_template(json_object_get(handler, "body")) &&
+        (rc = check_template(json_object_get(handler, "body"), "handler.body", err)) < 0)
+        return rc;
+    rc = act_webhook_load_keys(config, keys, &n_keys, err);
+    OPENSSL_cleanse(keys, sizeof(keys));
+    return rc;
+}
+

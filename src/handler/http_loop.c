@@ -1,0 +1,341 @@
+/*
+ * The shared HTTP event loop (http_loop.h): one thread, one libcurl multi
+ * handle, a locked submission queue.
+ *
+ * The thread runs: take the queued submissions and cancel requests under
+ * the lock; add the submissions to the multi handle; serve the cancels;
+ * curl_multi_perform; hand every finished transfer to its on_done; then
+ * curl_multi_poll, which sleeps until a socket is ready, libcurl's next
+ * timer is due (connect and total timeouts live there) or a submitter calls
+ * curl_multi_wakeup.  A submitter wakes the loop only when it finds the
+ * queue empty: the loop takes the whole queue at once, so a non-empty queue
+ * means a wake-up is already pending.
+ *
+ * Invariants:
+ *  - only the loop thread touches the multi handle (curl_multi_wakeup is
+ *    the one call libcurl allows from other threads) and the `running`
+ *    list; on_done runs there, after curl_multi_remove_handle;
+ *  - a transfer is in exactly one place: the queue (guarded by `lock`),
+ *    the running list, or handed back through on_done;
+ *  - a cancel request is answered (done = true, broadcast) only after every
+ *    transfer of its owner has been through on_done;
+ *  - the shared loop's refcount is guarded by `shared_lock`; the last
+ *    release stops and joins the thread (never from the loop thread).
+ */
+#include "handler/http_loop.h"
+
+#include "base/alloc.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define POLL_MAX_MS 1000
+
+struct cancel_req {
+    const void *owner;
+    bool done;                 /* guarded by: lock */
+    struct cancel_req *next;   /* guarded by: lock */
+};
+
+struct act_http_loop {
+    int refs;                  /* guarded by: shared_lock */
+    CURLM *multi;
+    pthread_t thr;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;       /* a cancel request was answered */
+    struct act_http_xfer *q_head, *q_tail; /* guarded by: lock */
+    struct cancel_req *cancels;            /* guarded by: lock */
+    bool stop;                             /* guarded by: lock */
+    struct act_http_xfer *running;         /* loop thread only */
+    atomic_size_t n_in_flight;
+};
+
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct act_http_loop *shared; /* guarded by: shared_lock */
+
+/* ---- on the loop thread ---- */
+
+/* Take x out of the multi handle and the running list; report it. */
+static void finish(struct act_http_loop *l, struct act_http_xfer *x, CURLcode cc)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        l->running = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->prev = x->next = NULL;
+    curl_multi_remove_handle(l->multi, x->easy);
+    atomic_fetch_sub(&l->n_in_flight, 1);
+    x->on_done(x, cc);
+}
+
+/* Report a transfer that never reached the multi handle. */
+static void finish_unstarted(struct act_http_loop *l, struct act_http_xfer *x, CURLcode cc)
+{
+    x->prev = x->next = NULL;
+    atomic_fetch_sub(&l->n_in_flight, 1);
+    x->on_done(x, cc);
+}
+
+static void add_all(struct act_http_loop *l, struct act_http_xfer *list)
+{
+    while (list) {
+        struct act_http_xfer *x = list;
+
+        list = x->next;
+        x->prev = NULL;
+        x->next = l->running;
+        curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+        if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {
+            finish_unstarted(l, x, CURLE_OUT_OF_MEMORY);
+            continue;
+        }
+        if (l->running)
+            l->running->prev = x;
+        l->running = x;
+    }
+}
+
+/* End the running transfers of `owner` (all of them when all is set).
+ * Restarts the scan after each on_done, which may cancel others. */
+static void cancel_running(struct act_http_loop *l, const void *owner, bool all)
+{
+    for (;;) {
+        struct act_http_xfer *x = l->running;
+
+        while (x && !all && x->owner != owner)
+            x = x->next;
+        if (!x)
+            return;
+        finish(l, x, CURLE_ABORTED_BY_CALLBACK);
+    }
+}
+
+/* Unlink the queued transfers of `owner` (all when all is set) from the
+ * queue; the caller holds the lock.  Returns them as a list. */
+static struct act_http_xfer *take_queued_locked(struct act_http_loop *l, const void *owner,
+                                                bool all)
+{
+    struct act_http_xfer *out = NULL, **pp = &l->q_head, *last = NULL;
+
+    while (*pp) {
+        struct act_http_xfer *x = *pp;
+
+        if (all || x->owner == owner) {
+            *pp = x->next;
+            x->next = out;
+            out = x;
+        } else {
+            last = x;
+            pp = &x->next;
+        }
+    }
+    l->q_tail = last;
+    return out;
+}
+
+static void fail_list(struct act_http_loop *l, struct act_http_xfer *list)
+{
+    while (list) {
+        struct act_http_xfer *x = list;
+
+        list = x->next;
+        finish_unstarted(l, x, CURLE_ABORTED_BY_CALLBACK);
+    }
+}
+
+static void drain_messages(struct act_http_loop *l)
+{
+    CURLMsg *m;
+    int left;
+
+    while ((m = curl_multi_info_read(l->multi, &left))) {
+        struct act_http_xfer *x = NULL;
+
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        if (x)
+            finish(l, x, m->data.result);
+    }
+}
+
+static void answer_cancels(struct act_http_loop *l, struct cancel_req *list)
+{
+    for (struct cancel_req *c = list; c; c = c->next)
+        cancel_running(l, c->owner, false);
+    pthread_mutex_lock(&l->lock);
+    while (list) {
+        struct cancel_req *c = list;
+
+        list = c->next;
+        c->done = true;
+    }
+    pthread_cond_broadcast(&l->cond);
+    pthread_mutex_unlock(&l->lock);
+}
+
+static void *loop_main(void *arg)
+{
+    struct act_http_loop *l = arg;
+
+    for (;;) {
+        struct act_http_xfer *subs;
+        struct cancel_req *cancels;
+        bool stop;
+        int n_running;
+
+        pthread_mutex_lock(&l->lock);
+        subs = l->q_head;
+        l->q_head = l->q_tail = NULL;
+        cancels = l->cancels;
+        l->cancels = NULL;
+        stop = l->stop;
+        pthread_mutex_unlock(&l->lock);
+
+        add_all(l, subs);
+        if (cancels)
+            answer_cancels(l, cancels);
+        if (stop) {
+            cancel_running(l, NULL, true);
+            return NULL;
+        }
+        curl_multi_perform(l->multi, &n_running);
+        drain_messages(l);
+        curl_multi_poll(l->multi, NULL, 0, POLL_MAX_MS, NULL);
+    }
+}
+
+/* ---- shared reference ---- */
+
+static void loop_free(struct act_http_loop *l)
+{
+    if (l->multi)
+        curl_multi_cleanup(l->multi);
+    pthread_mutex_destroy(&l->lock);
+    pthread_cond_destroy(&l->cond);
+    act_free(l);
+    curl_global_cleanup();
+}
+
+static int loop_new(struct act_http_loop **out, struct act_err *err)
+{
+    struct act_http_loop *l;
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return act_err_set(err, ACT_EIO, "libcurl could not be initialised");
+    l = act_xcalloc(1, sizeof(*l));
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_cond_init(&l->cond, NULL);
+    atomic_init(&l->n_in_flight, 0);
+    l->multi = curl_multi_init();
+    if (!l->multi) {
+        loop_free(l);
+        return act_err_set(err, ACT_EIO, "libcurl multi handle could not be created");
+    }
+    curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, (long)ACT_HTTP_LOOP_MAX_CONNECTS);
+    curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      (long)ACT_HTTP_LOOP_MAX_HOST_CONNECTIONS);
+    if (pthread_create(&l->thr, NULL, loop_main, l) != 0) {
+        loop_free(l);
+        return act_err_set(err, ACT_EIO, "cannot start the HTTP loop thread");
+    }
+    *out = l;
+    return ACT_OK;
+}
+
+int act_http_loop_acquire(struct act_http_loop **out, struct act_err *err)
+{
+    int rc = ACT_OK;
+
+    *out = NULL;
+    pthread_mutex_lock(&shared_lock);
+    if (!shared)
+        rc = loop_new(&shared, err);
+    if (rc == ACT_OK) {
+        shared->refs++;
+        *out = shared;
+    }
+    pthread_mutex_unlock(&shared_lock);
+    return rc;
+}
+
+void act_http_loop_release(struct act_http_loop *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&shared_lock);
+    if (--l->refs > 0) {
+        pthread_mutex_unlock(&shared_lock);
+        return;
+    }
+    if (shared == l)
+        shared = NULL;
+    pthread_mutex_unlock(&shared_lock);
+
+    pthread_mutex_lock(&l->lock);
+    l->stop = true;
+    pthread_mutex_unlock(&l->lock);
+    curl_multi_wakeup(l->multi);
+    pthread_join(l->thr, NULL);
+    /* Submissions that raced the stop (a caller without a reference). */
+    pthread_mutex_lock(&l->lock);
+    struct act_http_xfer *late = take_queued_locked(l, NULL, true);
+    pthread_mutex_unlock(&l->lock);
+    fail_list(l, late);
+    loop_free(l);
+}
+
+/* ---- any thread ---- */
+
+void act_http_loop_submit(struct act_http_loop *l, struct act_http_xfer *x)
+{
+    bool was_empty;
+
+    x->next = x->prev = NULL;
+    atomic_fetch_add(&l->n_in_flight, 1);
+    pthread_mutex_lock(&l->lock);
+    was_empty = !l->q_head;
+    if (l->q_tail)
+        l->q_tail->next = x;
+    else
+        l->q_head = x;
+    l->q_tail = x;
+    pthread_mutex_unlock(&l->lock);
+    if (was_empty)
+        curl_multi_wakeup(l->multi);
+}
+
+void act_http_loop_cancel(struct act_http_loop *l, const void *owner)
+{
+    struct cancel_req req = {.owner = owner};
+    struct act_http_xfer *queued;
+
+    if (pthread_equal(pthread_self(), l->thr)) {
+        pthread_mutex_lock(&l->lock);
+        queued = take_queued_locked(l, owner, false);
+        pthread_mutex_unlock(&l->lock);
+        fail_list(l, queued);
+        cancel_running(l, owner, false);
+        return;
+    }
+    pthread_mutex_lock(&l->lock);
+    /* Queued ones never reach libcurl: fail them here, outside the lock. */
+    queued = take_queued_locked(l, owner, false);
+    req.next = l->cancels;
+    l->cancels = &req;
+    pthread_mutex_unlock(&l->lock);
+    fail_list(l, queued);
+    curl_multi_wakeup(l->multi);
+    pthread_mutex_lock(&l->lock);
+    while (!req.done)
+        pthread_cond_wait(&l->cond, &l->lock);
+    pthread_mutex_unlock(&l->lock);
+}
+
+size_t act_http_loop_in_flight(struct act_http_loop *l)
+{
+    return atomic_load(&l->n_in_flight);
+}
