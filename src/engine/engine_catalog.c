@@ -115,20 +115,17 @@ static struct sub_rt *sub_new(const char *id, const json_t *doc)
              json_string_value(json_object_get(doc, "action_id")));
     s->priority = (int)json_integer_value(json_object_get(doc, "priority"));
     s->enabled = json_is_true(json_object_get(doc, "enabled"));
-    s->doc = json_deep_copy(doc);
     return s;
 }
 
 static void sub_free(struct sub_rt *s)
 {
-    if (!s)
-        return;
-    json_decref(s->doc);
     act_free(s);
 }
 
-/* Caller holds the write lock. */
-static void install_sub_locked(struct act_engine *e, struct sub_rt *s)
+/* Caller holds the write lock.  The document is only read here: the index
+ * keeps its compiled form, so memory per subscription stays small. */
+static void install_sub_locked(struct act_engine *e, struct sub_rt *s, const json_t *doc)
 {
     struct act_err err = {0};
     struct sub_rt *old = act_map_put(&e->subs, s->id, s);
@@ -136,8 +133,8 @@ static void install_sub_locked(struct act_engine *e, struct sub_rt *s)
     /* add() replaces in place (keeping the insertion order of the id). */
     if (!s->enabled)
         act_match_index_remove(e->index, s->id);
-    else if (act_match_index_add(e->index, s->id, json_object_get(s->doc, "event_patterns"),
-                                 json_object_get(s->doc, "conditions"), s->priority, s, &err) < 0)
+    else if (act_match_index_add(e->index, s->id, json_object_get(doc, "event_patterns"),
+                                 json_object_get(doc, "conditions"), s->priority, s, &err) < 0)
         act_log_error("subscription %s cannot be indexed: %s", s->id, err.msg);
     sub_free(old);
 }
@@ -152,7 +149,7 @@ static int load_sub(const char *id, json_t *doc, void *ud)
 {
     struct act_engine *e = ud;
     pthread_rwlock_wrlock(&e->cat_lock);
-    install_sub_locked(e, sub_new(id, doc));
+    install_sub_locked(e, sub_new(id, doc), doc);
     pthread_rwlock_unlock(&e->cat_lock);
     return ACT_OK;
 }
@@ -482,7 +479,7 @@ static void sub_put_after(struct act_engine *e, void *arg)
 {
     struct sub_change *c = arg;
     pthread_rwlock_wrlock(&e->cat_lock);
-    install_sub_locked(e, sub_new(c->id, c->doc));
+    install_sub_locked(e, sub_new(c->id, c->doc), c->doc);
     pthread_rwlock_unlock(&e->cat_lock);
 }
 

@@ -70,7 +70,6 @@ struct sub_rt {
     char action_id[ACT_UUID_LEN + 1];
     int priority;
     bool enabled;
-    json_t *doc;
 };
 
 enum item_state {
