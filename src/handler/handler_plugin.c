@@ -24,6 +24,7 @@
 #include "base/time.h"
 #include "handler/handler_http.h"
 #include "handler/handler_internal.h"
+#include "handler/handler_webhook.h"
 #include "handler/http_client.h"
 #include "handler/secret_box.h"
 #include "handler/webhook_sign.h"
@@ -74,58 +75,16 @@ static int validate_label(const json_t *handler, const char *name, struct act_er
     return ACT_OK;
 }
 
-/* Open (when sealed) and decode one secret into *key. */
-static int load_key(const json_t *v, const char *field, struct act_webhook_key *key,
-                    struct act_err *err)
-{
-    struct act_err e = {0};
-    char *plain = NULL;
-    int rc;
-
-    if (!json_is_string(v) || json_string_length(v) == 0)
-        return act_err_field(err, ACT_EUNPROC, field, "secret must be a non-empty string");
-    if ((rc = act_http_kind_reveal(json_string_value(v), field, &plain, err)) < 0)
-        return rc;
-    rc = act_webhook_key_parse(plain, key, &e);
-    act_secret_free(plain);
-    if (rc < 0)
-        return act_err_field(err, ACT_EUNPROC, field, "%s", e.msg);
-    return ACT_OK;
-}
-
-/* Decode config.secret (a string or an array of them) into keys[]. */
+/* Decode config.secret into keys[]: required here (a plugin always signs),
+ * otherwise the webhook kind's rules. */
 static int load_keys(const json_t *config, struct act_webhook_key *keys, size_t *n_keys,
                      struct act_err *err)
 {
-    const json_t *secret = json_object_get(config, "secret");
-    const json_t *v;
-    size_t i;
-    int rc;
-
     *n_keys = 0;
-    if (!secret)
+    if (!json_object_get(config, "secret"))
         return act_err_field(err, ACT_EUNPROC, "config.secret",
                              "secret is required (the plugin's whsec_ signing secret)");
-    if (json_is_string(secret)) {
-        if ((rc = load_key(secret, "config.secret", &keys[0], err)) < 0)
-            return rc;
-        *n_keys = 1;
-        return ACT_OK;
-    }
-    if (!json_is_array(secret) || json_array_size(secret) == 0 ||
-        json_array_size(secret) > ACT_WEBHOOK_MAX_SECRETS)
-        return act_err_field(err, ACT_EUNPROC, "config.secret",
-                             "secret must be a string or an array of 1..%d strings",
-                             ACT_WEBHOOK_MAX_SECRETS);
-    json_array_foreach(secret, i, v) {
-        char field[48];
-
-        snprintf(field, sizeof(field), "config.secret[%zu]", i);
-        if ((rc = load_key(v, field, &keys[i], err)) < 0)
-            return rc;
-        *n_keys = i + 1;
-    }
-    return ACT_OK;
+    return act_webhook_load_keys(config, keys, n_keys, err);
 }
 
 static int plugin_validate(const json_t *handler, const json_t *config, struct act_err *err)
