@@ -39,13 +39,12 @@
 
 /* ---- validation ---- */
 
-static bool tchar(unsigned char c)
+bool act_http_header_tchar(unsigned char c)
 {
     return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* Names the request itself owns: set by the client or by the kind. */
-static bool reserved_header(const char *name)
+bool act_http_header_reserved(const char *name)
 {
     static const char *const names[] = {"host", "content-length", "transfer-encoding",
                                         "connection", "expect", "content-type", "user-agent",
@@ -67,10 +66,10 @@ static int check_header(const char *name, const json_t *v, bool has_api_key, str
     if (!name[0] || strlen(name) > 128)
         return act_err_field(err, ACT_EUNPROC, field, "header name must be 1..128 characters");
     for (const char *c = name; *c; c++)
-        if (!tchar((unsigned char)*c))
+        if (!act_http_header_tchar((unsigned char)*c))
             return act_err_field(err, ACT_EUNPROC, field, "header name '%.64s' is not a token",
                                  name);
-    if (reserved_header(name))
+    if (act_http_header_reserved(name))
         return act_err_field(err, ACT_EUNPROC, field, "header '%.64s' is set by actiond", name);
     if (has_api_key && strcasecmp(name, "x-api-key") == 0)
         return act_err_field(err, ACT_EUNPROC, field, "X-Api-Key comes from config.api_key");

@@ -140,4 +140,11 @@ int act_http_kind_call(const struct act_http_common *c, const struct act_handler
                        const char *method, const char *url, const char *const *extra,
                        const char *body, size_t len, struct act_handler_result *res);
 
+/* Header names for client-configured headers (handler_http_kind.c): a
+ * token character (RFC 9110), and the names the request itself owns (Host,
+ * Content-Length, Content-Type, User-Agent, the webhook-* signature headers,
+ * ...) which configuration may not set.  thread: any */
+bool act_http_header_tchar(unsigned char c);
+bool act_http_header_reserved(const char *name);
+
 #endif

@@ -31,24 +31,6 @@
 
 static int check_template(const json_t *tpl, const char *field, struct act_err *err);
 
-static bool tchar(unsigned char c)
-{
-    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static bool reserved_header(const char *name)
-{
-    static const char *const names[] = {"host", "content-length", "transfer-encoding",
-                                        "connection", "expect", "content-type", "user-agent",
-                                        "webhook-id", "webhook-timestamp", "webhook-signature",
-                                        NULL};
-
-    for (size_t i = 0; names[i]; i++)
-        if (strcasecmp(name, names[i]) == 0)
-            return true;
-    return false;
-}
-
 static int check_header(const char *name, const json_t *v, struct act_err *err)
 {
     char field[96];
@@ -58,10 +40,10 @@ static int check_header(const char *name, const json_t *v, struct act_err *err)
     if (!name[0] || strlen(name) > 128)
         return act_err_field(err, ACT_EUNPROC, field, "header name must be 1..128 characters");
     for (const char *c = name; *c; c++)
-        if (!tchar((unsigned char)*c))
+        if (!act_http_header_tchar((unsigned char)*c))
             return act_err_field(err, ACT_EUNPROC, field, "header name '%.64s' is not a token",
                                  name);
-    if (reserved_header(name))
+    if (act_http_header_reserved(name))
         return act_err_field(err, ACT_EUNPROC, field, "header '%.64s' is set by actiond", name);
     if (!s)
         return act_err_field(err, ACT_EUNPROC, field, "header value must be a string");
