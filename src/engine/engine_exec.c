@@ -238,16 +238,17 @@ int act_engine_exec_wait_attempt(struct act_engine *e, const char *id, int64_t t
         pthread_mutex_lock(&e->done_lock);
         gen = e->done_gen;
         pthread_mutex_unlock(&e->done_lock);
-        json_decref(*out);
-        *out = NULL;
-        if ((rc = act_engine_exec_get(e, id, out, err)) < 0)
+        /* Poll the status alone; read the whole execution once it is due. */
+        if ((rc = e->store->ops->exec_status(e->store, id, &status, err)) < 0)
             return rc;
-        status = act_exec_status_parse(json_string_value(json_object_get(*out, "status")));
-        if (status >= ACT_EXEC_SUCCEEDED)
-            return ACT_OK;
-        if (act_time_mono_us() >= deadline)
+        if (status >= ACT_EXEC_SUCCEEDED || act_time_mono_us() >= deadline) {
+            if ((rc = act_engine_exec_get(e, id, out, err)) < 0)
+                return rc;
+            if (status >= ACT_EXEC_SUCCEEDED)
+                return ACT_OK;
             return act_err_set(err, ACT_ETIMEDOUT, "execution '%s' is still %s", id,
                                act_exec_status_name(status));
+        }
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 20 * 1000000;
         if (ts.tv_nsec >= 1000000000) {

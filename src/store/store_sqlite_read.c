@@ -344,6 +344,38 @@ static int r_exec_get(struct act_store *st, const char *id, json_t **out, struct
     return get_one(S(st), &b, exec_row, "execution", id, out, err);
 }
 
+static int r_exec_status(struct act_store *st, const char *id, int *status, struct act_err *err)
+{
+    struct sqlite_store *s = S(st);
+    sqlite3 *db = act_sqlite_read_get(s, err);
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    if (!db)
+        return err ? err->code : ACT_EIO;
+    rc = sqlite3_prepare_v2(db, "SELECT status FROM executions WHERE id = ? AND tenant = ?", -1, &q,
+                            NULL);
+    if (rc != SQLITE_OK) {
+        rc = act_sqlite_fail(db, err, "prepare");
+        goto out;
+    }
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, s->tenant, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *status = sqlite3_column_int(q, 0);
+        rc = ACT_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = act_err_set(err, ACT_ENOTFOUND, "execution '%s' not found", id);
+    } else {
+        rc = act_sqlite_fail(db, err, "status");
+    }
+out:
+    sqlite3_finalize(q);
+    act_sqlite_read_put(s, db);
+    return rc;
+}
+
 static int r_exec_list(struct act_store *st, const struct act_store_filter *f, json_t **items,
                        struct act_err *err)
 {
@@ -602,6 +634,7 @@ void act_sqlite_read_ops(struct act_store_ops *ops)
     ops->sub_get = r_sub_get;
     ops->sub_list = r_sub_list;
     ops->exec_get = r_exec_get;
+    ops->exec_status = r_exec_status;
     ops->exec_list = r_exec_list;
     ops->exec_lineage = r_exec_lineage;
     ops->exec_input = r_exec_input;
