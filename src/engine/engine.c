@@ -69,7 +69,7 @@ int act_engine_open(const struct act_engine_conf *conf, struct act_engine **out,
     /* Claimed executions queued for the workers: deep enough that fast
      * handlers never wait for a commit cycle, bounded so slow ones do not
      * hoard work.  Each counts against its action's max_concurrent. */
-    e->max_inflight = (size_t)e->n_workers * 256 > 1024 ? (size_t)e->n_workers * 256 : 1024;
+    e->max_inflight = (size_t)e->n_workers * 2048 > 8192 ? (size_t)e->n_workers * 2048 : 8192;
     e->delayed.by_due = true;
     pthread_rwlock_init(&e->cat_lock, NULL);
     pthread_mutex_init(&e->wlock, NULL);

@@ -157,7 +157,7 @@ struct item {
     int rc;
     struct act_handler_result res;
     bool released;                    /* drained before it started */
-    bool cancel_requested;            /* cancelled while running */
+    atomic_bool cancel_requested;     /* cancelled while claimed (queued or running) */
     struct act_engine *engine;        /* for asynchronous completions */
     struct op cop;                    /* the COMPLETE op the worker sends */
 };

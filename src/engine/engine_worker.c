@@ -62,6 +62,12 @@ static bool run_item(struct act_engine *e, struct item *it)
         if (!input) /* kept in the item: an async attempt outlives this call */
             input = it->input = json_object();
     }
+    if (atomic_load(&it->cancel_requested)) {
+        /* Cancelled while it waited for a worker: never start it.  The
+         * completion's compare-and-set fails and changes nothing. */
+        it->rc = act_handler_fail(&it->res, ACT_ESTATE, "cancelled before it started");
+        return true;
+    }
     call.execution_id = it->id;
     call.root_id = it->root_id[0] ? it->root_id : it->id;
     call.attempt = it->attempt;

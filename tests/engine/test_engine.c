@@ -140,6 +140,50 @@ static void test_basic(struct act_engine *e)
     json_decref(r);
 }
 
+/* A claimed execution still waiting for the (single) worker is cancelled:
+ * its handler must never run. */
+static void test_cancel_queued(struct act_engine *e)
+{
+    char a[40], body[1024], file[300], buf[16384] = "";
+    json_t *r[3], *x = NULL, *out = NULL;
+    struct act_err err = {0};
+    FILE *f;
+
+    subtest("cancel of a claimed execution that has not started");
+    snprintf(file, sizeof(file), "%s/ran.txt", data_dir);
+    snprintf(body, sizeof(body),
+             "{\"name\":\"queued\",\"handler\":{\"kind\":\"command\",\"argv\":[\"/bin/sh\",\"-c\","
+             "\"sleep 0.3; cat >> %s; echo >> %s; echo null\"]}}",
+             file, file);
+    create_action(e, body, a);
+    subscribe(e, a, "[\"queued.go\"]", 0);
+    for (int i = 0; i < 3; i++) {
+        char ev[160];
+        snprintf(ev, sizeof(ev),
+                 "{\"id\":\"q%d\",\"source\":\"/t\",\"type\":\"queued.go\",\"specversion\":\"1.0\","
+                 "\"data\":{\"n\":\"run-%d\"}}",
+                 i, i);
+        r[i] = emit(e, ev);
+    }
+    ok(act_engine_exec_cancel(e, first_exec(r[2]), &out, &err) == 0, "cancel the third");
+    json_decref(out);
+    x = wait_final(e, first_exec(r[1]));
+    json_decref(x);
+    usleep(500000);
+    act_engine_exec_get(e, first_exec(r[2]), &x, &err);
+    is_str(str(x, "status"), "cancelled", "it stays cancelled");
+    json_decref(x);
+    if ((f = fopen(file, "r"))) {
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+    }
+    ok(strstr(buf, "run-0") && strstr(buf, "run-1"), "the others ran");
+    ok(!strstr(buf, "run-2"), "the cancelled one never ran its handler");
+    for (int i = 0; i < 3; i++)
+        json_decref(r[i]);
+}
+
 static void test_priority(struct act_engine *e)
 {
     char lo[40], hi[40];
@@ -477,6 +521,7 @@ int main(void)
     test_lease_expiry();
     e = open_engine(1); /* one worker: start order is dispatch order */
     test_priority(e);
+    test_cancel_queued(e);
     act_engine_close(e);
     {
         char cmd[300];
