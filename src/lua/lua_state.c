@@ -148,6 +148,27 @@ static int sb_setmetatable(lua_State *L)
     return 1;
 }
 
+/* string.rep: Lua's own loops n times even when every piece is empty,
+ * inside C where neither the count hook nor the deadline can stop it
+ * (string.rep('', 1e18) would never return).  Empty pieces give "" at once;
+ * anything else allocates its whole result first, under the memory cap. */
+static int sb_string_rep(lua_State *L)
+{
+    size_t l, lsep;
+
+    luaL_checklstring(L, 1, &l);
+    luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    if (l == 0 && lsep == 0) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
 static int sb_readonly(lua_State *L)
 {
     const char *what = lua_tostring(L, lua_upvalueindex(1));
@@ -211,6 +232,9 @@ static void add_libraries(lua_State *L, int safe)
     luaL_requiref(L, "string", luaopen_string, 0);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
+    lua_getfield(L, -1, "rep"); /* the original, as the wrapper's upvalue */
+    lua_pushcclosure(L, sb_string_rep, 1);
+    lua_setfield(L, -2, "rep");
     lua_pushliteral(L, "");        /* protect the string metatable */
     lua_getmetatable(L, -1);
     lua_pushliteral(L, "locked");

@@ -205,6 +205,9 @@ static void test_limits(void)
            "lua: memory limit of 1048576 bytes exceeded", "string.rep memory bomb");
     is_str(failure("local t = {} for i = 1, 1e8 do t[i] = i end", &roomy, NULL),
            "lua: memory limit of 1048576 bytes exceeded", "growing table");
+    is_str(result("return string.rep('', 1e18) .. (''):rep(1e18, '')"), "\"\"",
+           "string.rep of empty pieces returns at once (no C loop the hook cannot stop)");
+    is_str(result("return ('ab'):rep(3, '-')"), "\"ab-ab-ab\"", "string.rep still works");
     is_str(failure("local ok = pcall(string.rep, 'x', 1 << 30) return ok", &small, NULL),
            "lua: memory limit of 1048576 bytes exceeded", "pcall cannot swallow memory errors");
     has(failure("local function f(n) return 1 + f(n + 1) end return f(1)", &deep, NULL),
