@@ -246,10 +246,12 @@ int act_catalog_disable(struct act_engine *e, struct action_rt *a, const char *r
 static json_t *present_action(struct act_engine *e, json_t *doc)
 {
     const char *id = json_string_value(json_object_get(doc, "id"));
-    json_t *cfg = json_object_get(doc, "config");
+    json_t *cfg = json_object_get(doc, "config"), *h = json_object_get(doc, "handler");
 
     if (cfg)
         json_object_set_new(doc, "config", act_redact(cfg));
+    if (h) /* e.g. a password inside a `sql` dsn */
+        json_object_set_new(doc, "handler", act_redact(h));
     pthread_rwlock_rdlock(&e->cat_lock);
     json_object_set_new(doc, "health", act_action_health(id ? act_map_get(&e->actions, id) : NULL));
     pthread_rwlock_unlock(&e->cat_lock);

@@ -11,6 +11,7 @@
  * containers with it, and every value under a secret key, whatever its
  * type (object, array, null), becomes the string "***".
  */
+#include "base/alloc.h"
 #include "model/model.h"
 
 #include <ctype.h>
@@ -51,6 +52,32 @@ bool act_key_is_secret(const char *key)
     return false;
 }
 
+/* A URL's userinfo password (scheme://user:PASSWORD@host...) as "***";
+ * NULL when the string carries none. */
+static json_t *mask_url_password(const char *s)
+{
+    const char *scheme = strstr(s, "://"), *at, *colon, *end;
+    char *masked;
+    json_t *out;
+
+    if (!scheme)
+        return NULL;
+    end = scheme + 3 + strcspn(scheme + 3, "/?#");
+    at = NULL;
+    for (const char *p = scheme + 3; p < end; p++)
+        if (*p == '@')
+            at = p; /* the last '@' before the path ends the userinfo */
+    if (!at)
+        return NULL;
+    colon = memchr(scheme + 3, ':', (size_t)(at - (scheme + 3)));
+    if (!colon)
+        return NULL;
+    masked = act_xasprintf("%.*s***%s", (int)(colon + 1 - s), s, at);
+    out = json_string(masked);
+    act_free(masked);
+    return out;
+}
+
 json_t *act_redact(const json_t *v)
 {
     const char *key;
@@ -71,6 +98,11 @@ json_t *act_redact(const json_t *v)
         for (i = 0; i < json_array_size(v); i++)
             json_array_append_new(out, act_redact(json_array_get(v, i)));
         return out;
+    }
+    if (json_is_string(v)) {
+        json_t *masked = mask_url_password(json_string_value(v));
+        if (masked)
+            return masked;
     }
     return v ? json_copy((json_t *)v) : NULL;
 }

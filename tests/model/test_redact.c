@@ -87,6 +87,24 @@ static void test_redact(void)
     json_decref(out);
     json_decref(nul);
 
+    /* A password inside a URL (a PostgreSQL DSN, say) is masked wherever it is. */
+    {
+        static const char *const cases[][2] = {
+            {"postgresql://app:s3cr:et@127.0.0.1:5432/db", "postgresql://app:***@127.0.0.1:5432/db"},
+            {"https://user:pw@example.com/p?q=a@b", "https://user:***@example.com/p?q=a@b"},
+            {"postgresql://app@127.0.0.1/db", "postgresql://app@127.0.0.1/db"},
+            {"sqlite:/var/db.sqlite", "sqlite:/var/db.sqlite"},
+            {"mailto:a@b.c", "mailto:a@b.c"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            json_t *h = json_pack("{s:s}", "dsn", cases[i][0]), *r = act_redact(h);
+            is_str(json_string_value(json_object_get(r, "dsn")), cases[i][1], "url %zu: %s", i,
+                   cases[i][1]);
+            json_decref(r);
+            json_decref(h);
+        }
+    }
+
     ok(act_redact(NULL) == NULL, "NULL in, NULL out");
     json_decref(in);
     json_decref(before);
