@@ -119,14 +119,7 @@ int act_engine_recover(struct act_engine *e, struct act_err *err)
 
 int act_engine_exec_get(struct act_engine *e, const char *id, json_t **out, struct act_err *err)
 {
-    json_t *lineage = NULL;
-    int rc = e->store->ops->exec_get(e->store, id, out, err);
-    if (rc < 0)
-        return rc;
-    if (e->store->ops->exec_lineage(e->store, id, &lineage, err) < 0)
-        lineage = json_array();
-    json_object_set_new(*out, "lineage", lineage);
-    return ACT_OK;
+    return e->store->ops->exec_get(e->store, id, out, err);
 }
 
 int act_engine_exec_list(struct act_engine *e, const struct act_query *q, json_t **out,

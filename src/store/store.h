@@ -170,7 +170,8 @@ struct act_store_ops {
                     struct act_err *err);
     /* Just the status of an execution (cheap: for waiters that poll). */
     int (*exec_status)(struct act_store *st, const char *id, int *status, struct act_err *err);
-    /* Execution document in API shape (without lineage). */
+    /* Execution document in API shape with its "lineage", both read in one
+     * snapshot. */
     int (*exec_get)(struct act_store *st, const char *id, json_t **out, struct act_err *err);
     int (*exec_list)(struct act_store *st, const struct act_store_filter *f, json_t **items,
                      struct act_err *err);

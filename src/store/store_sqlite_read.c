@@ -105,17 +105,13 @@ static json_t *doc_row(sqlite3_stmt *st)
 
 typedef json_t *row_fn(sqlite3_stmt *st);
 
-/* Run a built query and collect rows (limit+1 fetched by the caller's SQL). */
-static int run_list(struct sqlite_store *s, struct qb *b, row_fn *fn, json_t **items,
-                    struct act_err *err)
+/* Run a built query on `db` and collect rows. */
+static int run_list_on(sqlite3 *db, struct qb *b, row_fn *fn, json_t **items, struct act_err *err)
 {
-    sqlite3 *db = act_sqlite_read_get(s, err);
     sqlite3_stmt *st = NULL;
     int rc;
 
     *items = NULL;
-    if (!db)
-        return err ? err->code : ACT_EIO;
     if ((rc = qb_prepare(b, db, &st, err)) < 0)
         goto out;
     *items = json_array();
@@ -130,6 +126,20 @@ static int run_list(struct sqlite_store *s, struct qb *b, row_fn *fn, json_t **i
     rc = ACT_OK;
 out:
     sqlite3_finalize(st);
+    return rc;
+}
+
+/* Run a built query on a pooled connection (limit+1 fetched by the caller's SQL). */
+static int run_list(struct sqlite_store *s, struct qb *b, row_fn *fn, json_t **items,
+                    struct act_err *err)
+{
+    sqlite3 *db = act_sqlite_read_get(s, err);
+    int rc;
+
+    *items = NULL;
+    if (!db)
+        return err ? err->code : ACT_EIO;
+    rc = run_list_on(db, b, fn, items, err);
     act_sqlite_read_put(s, db);
     return rc;
 }
@@ -336,12 +346,57 @@ static json_t *exec_row(sqlite3_stmt *st)
     return exec_row_at(st, 0);
 }
 
+static json_t *lineage_row(sqlite3_stmt *st);
+
+/* The retry chain through `id` (see r_exec_lineage). */
+static void lineage_query(struct qb *b, const char *id)
+{
+    qb_text(b,
+            "WITH RECURSIVE up(id, parent_id) AS ("
+            " SELECT id, parent_id FROM executions WHERE id = ?"
+            " UNION ALL SELECT x.id, x.parent_id FROM executions x JOIN up ON x.id = up.parent_id),"
+            " root(id) AS (SELECT id FROM up WHERE parent_id IS NULL),"
+            " down(id) AS (SELECT id FROM root"
+            " UNION ALL SELECT x.id FROM executions x JOIN down ON x.parent_id = down.id)"
+            " SELECT x.id, x.attempt, x.status, x.error FROM executions x"
+            " WHERE x.id IN (SELECT id FROM down) ORDER BY x.id LIMIT 1000",
+            id);
+}
+
+/* The execution and its lineage in one read transaction, so both come from
+ * the same snapshot (a chain never looks final while its row does not). */
 static int r_exec_get(struct act_store *st, const char *id, json_t **out, struct act_err *err)
 {
-    struct qb b = {0};
+    struct sqlite_store *s = S(st);
+    sqlite3 *db = act_sqlite_read_get(s, err);
+    struct qb b = {0}, l = {0};
+    json_t *items = NULL, *lineage = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!db)
+        return err ? err->code : ACT_EIO;
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = act_sqlite_fail(db, err, "begin");
+        goto out;
+    }
     qb_text(&b, "SELECT " EXEC_COLS EXEC_FROM " WHERE x.id = ?", id);
-    qb_text(&b, " AND x.tenant = ?", S(st)->tenant);
-    return get_one(S(st), &b, exec_row, "execution", id, out, err);
+    qb_text(&b, " AND x.tenant = ?", s->tenant);
+    rc = run_list_on(db, &b, exec_row, &items, err);
+    if (rc == ACT_OK && json_array_size(items) == 0)
+        rc = act_err_set(err, ACT_ENOTFOUND, "execution '%s' not found", id);
+    if (rc == ACT_OK) {
+        lineage_query(&l, id);
+        if ((rc = run_list_on(db, &l, lineage_row, &lineage, err)) == ACT_OK) {
+            *out = json_incref(json_array_get(items, 0));
+            json_object_set_new(*out, "lineage", lineage);
+        }
+    }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+out:
+    json_decref(items);
+    act_sqlite_read_put(s, db);
+    return rc;
 }
 
 static int r_exec_status(struct act_store *st, const char *id, int *status, struct act_err *err)
@@ -414,16 +469,7 @@ static json_t *lineage_row(sqlite3_stmt *st)
 static int r_exec_lineage(struct act_store *st, const char *id, json_t **out, struct act_err *err)
 {
     struct qb b = {0};
-    qb_text(&b,
-            "WITH RECURSIVE up(id, parent_id) AS ("
-            " SELECT id, parent_id FROM executions WHERE id = ?"
-            " UNION ALL SELECT x.id, x.parent_id FROM executions x JOIN up ON x.id = up.parent_id),"
-            " root(id) AS (SELECT id FROM up WHERE parent_id IS NULL),"
-            " down(id) AS (SELECT id FROM root"
-            " UNION ALL SELECT x.id FROM executions x JOIN down ON x.parent_id = down.id)"
-            " SELECT x.id, x.attempt, x.status, x.error FROM executions x"
-            " WHERE x.id IN (SELECT id FROM down) ORDER BY x.id LIMIT 1000",
-            id);
+    lineage_query(&b, id);
     return run_list(S(st), &b, lineage_row, out, err);
 }
 
