@@ -267,22 +267,15 @@ int act_engine_action_get(struct act_engine *e, const char *id, json_t **out, st
     return ACT_OK;
 }
 
+static void present_item(struct act_engine *e, json_t *doc)
+{
+    present_action(e, doc);
+}
+
 int act_engine_action_list(struct act_engine *e, const struct act_query *q, json_t **out,
                            struct act_err *err)
 {
-    struct act_store_filter f;
-    json_t *items = NULL, *doc;
-    size_t i;
-    int rc;
-
-    if ((rc = act_query_filter(q, &f, err)) < 0)
-        return rc;
-    if ((rc = e->store->ops->action_list(e->store, &f, &items, err)) < 0)
-        return rc;
-    json_array_foreach(items, i, doc)
-        present_action(e, doc);
-    *out = act_page(items, f.limit, "id");
-    return ACT_OK;
+    return act_engine_list(e, e->store->ops->action_list, q, present_item, out, err);
 }
 
 struct action_change {
@@ -447,16 +440,7 @@ int act_engine_sub_get(struct act_engine *e, const char *id, json_t **out, struc
 int act_engine_sub_list(struct act_engine *e, const struct act_query *q, json_t **out,
                         struct act_err *err)
 {
-    struct act_store_filter f;
-    json_t *items = NULL;
-    int rc;
-
-    if ((rc = act_query_filter(q, &f, err)) < 0)
-        return rc;
-    if ((rc = e->store->ops->sub_list(e->store, &f, &items, err)) < 0)
-        return rc;
-    *out = act_page(items, f.limit, "id");
-    return ACT_OK;
+    return act_engine_list(e, e->store->ops->sub_list, q, NULL, out, err);
 }
 
 struct sub_change {

@@ -125,16 +125,7 @@ int act_engine_exec_get(struct act_engine *e, const char *id, json_t **out, stru
 int act_engine_exec_list(struct act_engine *e, const struct act_query *q, json_t **out,
                          struct act_err *err)
 {
-    struct act_store_filter f;
-    json_t *items = NULL;
-    int rc;
-
-    if ((rc = act_query_filter(q, &f, err)) < 0)
-        return rc;
-    if ((rc = e->store->ops->exec_list(e->store, &f, &items, err)) < 0)
-        return rc;
-    *out = act_page(items, f.limit, "id");
-    return ACT_OK;
+    return act_engine_list(e, e->store->ops->exec_list, q, NULL, out, err);
 }
 
 int act_engine_dead_get(struct act_engine *e, const char *id, json_t **out, struct act_err *err)
@@ -145,16 +136,7 @@ int act_engine_dead_get(struct act_engine *e, const char *id, json_t **out, stru
 int act_engine_dead_list(struct act_engine *e, const struct act_query *q, json_t **out,
                          struct act_err *err)
 {
-    struct act_store_filter f;
-    json_t *items = NULL;
-    int rc;
-
-    if ((rc = act_query_filter(q, &f, err)) < 0)
-        return rc;
-    if ((rc = e->store->ops->dead_list(e->store, &f, &items, err)) < 0)
-        return rc;
-    *out = act_page(items, f.limit, "id");
-    return ACT_OK;
+    return act_engine_list(e, e->store->ops->dead_list, q, NULL, out, err);
 }
 
 /* The last attempt of the chain through `id`, and whether it is final. */

@@ -290,6 +290,13 @@ void act_engine_notify_done(struct act_engine *e);
 /* engine_query.c */
 int act_query_filter(const struct act_query *q, struct act_store_filter *f, struct act_err *err);
 json_t *act_page(json_t *items, int limit, const char *cursor_key);
+/* Every v1 list: query -> store filter -> one store list -> the page
+ * envelope.  `each` (may be NULL) decorates every item before paging. */
+typedef int act_store_list_fn(struct act_store *st, const struct act_store_filter *f,
+                              json_t **items, struct act_err *err);
+int act_engine_list(struct act_engine *e, act_store_list_fn *list, const struct act_query *q,
+                    void (*each)(struct act_engine *e, json_t *item), json_t **out,
+                    struct act_err *err);
 
 /* engine.c: new execution ids, leases */
 int64_t act_engine_new_token(void);

@@ -104,3 +104,23 @@ json_t *act_page(json_t *items, int limit, const char *cursor_key)
     }
     return json_pack("{s:o, s:o}", "items", items, "next_cursor", next);
 }
+
+int act_engine_list(struct act_engine *e, act_store_list_fn *list, const struct act_query *q,
+                    void (*each)(struct act_engine *e, json_t *item), json_t **out,
+                    struct act_err *err)
+{
+    struct act_store_filter f;
+    json_t *items = NULL, *it;
+    size_t i;
+    int rc;
+
+    if ((rc = act_query_filter(q, &f, err)) < 0)
+        return rc;
+    if ((rc = list(e->store, &f, &items, err)) < 0)
+        return rc;
+    if (each)
+        json_array_foreach(items, i, it)
+            each(e, it);
+    *out = act_page(items, f.limit, "id");
+    return ACT_OK;
+}

@@ -30,7 +30,6 @@
 #include <strings.h>
 
 #define HEADERS_MAX 64
-#define HEADER_VALUE_MAX 8192
 #define API_KEY_MAX 4096
 #define ERROR_BODY 200
 #define DETAIL_BODY 1024
@@ -57,12 +56,12 @@ bool act_http_header_reserved(const char *name)
     return false;
 }
 
-static int check_header(const char *name, const json_t *v, bool has_api_key, struct act_err *err)
+int act_http_header_check(const char *prefix, const char *name, const json_t *v, char *field,
+                          size_t field_len, struct act_err *err)
 {
-    char field[96];
     const char *s;
 
-    snprintf(field, sizeof(field), "config.headers.%.64s", name);
+    snprintf(field, field_len, "%s.%.64s", prefix, name);
     if (!name[0] || strlen(name) > 128)
         return act_err_field(err, ACT_EUNPROC, field, "header name must be 1..128 characters");
     for (const char *c = name; *c; c++)
@@ -71,19 +70,27 @@ static int check_header(const char *name, const json_t *v, bool has_api_key, str
                                  name);
     if (act_http_header_reserved(name))
         return act_err_field(err, ACT_EUNPROC, field, "header '%.64s' is set by actiond", name);
-    if (has_api_key && strcasecmp(name, "x-api-key") == 0)
-        return act_err_field(err, ACT_EUNPROC, field, "X-Api-Key comes from config.api_key");
     if (!json_is_string(v))
         return act_err_field(err, ACT_EUNPROC, field, "header value must be a string");
     s = json_string_value(v);
-    if (json_string_length(v) > HEADER_VALUE_MAX)
+    if (json_string_length(v) > ACT_HTTP_HEADER_VALUE_MAX)
         return act_err_field(err, ACT_EUNPROC, field, "header value is longer than %d bytes",
-                             HEADER_VALUE_MAX);
+                             ACT_HTTP_HEADER_VALUE_MAX);
     for (size_t i = 0; i < json_string_length(v); i++)
         if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
             return act_err_field(err, ACT_EUNPROC, field,
                                  "header value contains a control character");
     return ACT_OK;
+}
+
+static int check_header(const char *name, const json_t *v, bool has_api_key, struct act_err *err)
+{
+    char field[96];
+    int rc = act_http_header_check("config.headers", name, v, field, sizeof(field), err);
+
+    if (rc == ACT_OK && has_api_key && strcasecmp(name, "x-api-key") == 0)
+        return act_err_field(err, ACT_EUNPROC, field, "X-Api-Key comes from config.api_key");
+    return rc;
 }
 
 static int validate_headers(const json_t *config, struct act_err *err)

@@ -147,4 +147,12 @@ int act_http_kind_call(const struct act_http_common *c, const struct act_handler
 bool act_http_header_tchar(unsigned char c);
 bool act_http_header_reserved(const char *name);
 
+#define ACT_HTTP_HEADER_VALUE_MAX 8192
+/* One configured header: a token name that actiond does not own and a
+ * string value without control characters, at most
+ * ACT_HTTP_HEADER_VALUE_MAX bytes.  Fills `field` with "<prefix>.<name>"
+ * (the field an error names).  ACT_EUNPROC on failure.  thread: any */
+int act_http_header_check(const char *prefix, const char *name, const json_t *v, char *field,
+                          size_t field_len, struct act_err *err);
+
 #endif

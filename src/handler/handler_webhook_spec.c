@@ -27,34 +27,17 @@
 #include <strings.h>
 
 #define HEADERS_MAX 64
-#define HEADER_VALUE_MAX 8192
 
 static int check_template(const json_t *tpl, const char *field, struct act_err *err);
 
 static int check_header(const char *name, const json_t *v, struct act_err *err)
 {
     char field[96];
-    const char *s = json_string_value(v);
+    int rc = act_http_header_check("handler.headers", name, v, field, sizeof(field), err);
 
-    snprintf(field, sizeof(field), "handler.headers.%.64s", name);
-    if (!name[0] || strlen(name) > 128)
-        return act_err_field(err, ACT_EUNPROC, field, "header name must be 1..128 characters");
-    for (const char *c = name; *c; c++)
-        if (!act_http_header_tchar((unsigned char)*c))
-            return act_err_field(err, ACT_EUNPROC, field, "header name '%.64s' is not a token",
-                                 name);
-    if (act_http_header_reserved(name))
-        return act_err_field(err, ACT_EUNPROC, field, "header '%.64s' is set by actiond", name);
-    if (!s)
-        return act_err_field(err, ACT_EUNPROC, field, "header value must be a string");
-    if (json_string_length(v) > HEADER_VALUE_MAX)
-        return act_err_field(err, ACT_EUNPROC, field, "header value is longer than %d bytes",
-                             HEADER_VALUE_MAX);
-    for (size_t i = 0; i < json_string_length(v); i++)
-        if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
-            return act_err_field(err, ACT_EUNPROC, field,
-                                 "header value contains a control character");
-    return strstr(s, "{{") ? check_template(v, field, err) : ACT_OK;
+    if (rc < 0)
+        return rc;
+    return strstr(json_string_value(v), "{{") ? check_template(v, field, err) : ACT_OK;
 }
 
 static int validate_headers(const json_t *headers, struct act_err *err)
