@@ -31,6 +31,16 @@ static const struct act_handler_ops *const registry[] = {
     NULL,
 };
 
+/* Seed 1's kinds that wait for a later issue: GET /v1/handlers shows them
+ * with "available": false and the reason; act_handler_validate() rejects
+ * them with the same reason. */
+static const struct {
+    const char *kind, *reason;
+} planned[] = {
+    {"grpc", "not built yet: needs protobuf descriptors and an HTTP/2 client (planned)"},
+    {"web3", "not built yet: needs a JSON-RPC signer for blockchain transactions (planned)"},
+};
+
 const struct act_handler_ops *act_handler_find(const char *kind)
 {
     if (!kind)
@@ -61,6 +71,10 @@ int act_handler_validate(const json_t *handler, const json_t *config, struct act
     if (!json_is_string(kind))
         return act_err_field(err, ACT_EINVAL, "handler.kind", "handler kind must be a string");
     ops = act_handler_find(json_string_value(kind));
+    for (size_t i = 0; !ops && i < sizeof(planned) / sizeof(planned[0]); i++)
+        if (strcmp(planned[i].kind, json_string_value(kind)) == 0)
+            return act_err_field(err, ACT_EUNPROC, "handler.kind", "handler kind '%s' is %s",
+                                 planned[i].kind, planned[i].reason);
     if (!ops)
         return act_err_field(err, ACT_EUNPROC, "handler.kind", "unknown handler kind '%.64s'",
                              json_string_value(kind));
@@ -94,6 +108,13 @@ json_t *act_handler_describe(void)
         json_object_set_new(item, "available", json_true());
         json_array_append_new(items, item);
     }
+    /* Kinds seed 1 names that are not built yet: listed, so a client learns
+     * they are planned and why they cannot be used, never accepted. */
+    for (size_t i = 0; i < sizeof(planned) / sizeof(planned[0]); i++)
+        json_array_append_new(items,
+                              json_pack("{s:s,s:[],s:{},s:b,s:s}", "kind", planned[i].kind,
+                                        "capabilities", "schema", "available", 0, "reason",
+                                        planned[i].reason));
     return json_pack("{s:o}", "items", items);
 }
 
