@@ -7,9 +7,15 @@
  *
  *   build/bench_engine_ingest [events] [batch] [normal|full]
  *   valgrind --tool=callgrind --separate-threads=yes build/bench_engine_ingest 20000 100
+ *
+ * With BENCH_WEBHOOK_URL set (e.g. an nginx answering 204 on loopback, see
+ * bench/nginx_204.conf) the action is a signed `webhook` to that URL instead
+ * of noop, and loopback is admitted by the egress guard: the cost of a
+ * delivery per thread, without the HTTP intake.
  */
 #include "base/time.h"
 #include "engine/engine.h"
+#include "handler/ssrf.h"
 #include "model/model.h"
 
 #include <stdio.h>
@@ -52,7 +58,15 @@ int main(int argc, char **argv)
     conf.data_dir = dir;
     if (act_engine_open(&conf, &e, &err) < 0)
         return fprintf(stderr, "open: %s\n", err.msg), 1;
-    b = J("{\"name\":\"n\",\"handler\":{\"kind\":\"noop\"}}");
+    if (getenv("BENCH_WEBHOOK_URL")) {
+        if (act_ssrf_set_allow("127.0.0.0/8", &err) < 0)
+            return fprintf(stderr, "egress: %s\n", err.msg), 1;
+        b = json_pack("{s:s, s:{s:s, s:s}, s:{s:s}}", "name", "n", "handler", "kind", "webhook",
+                      "url", getenv("BENCH_WEBHOOK_URL"), "config", "secret",
+                      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    } else {
+        b = J("{\"name\":\"n\",\"handler\":{\"kind\":\"noop\"}}");
+    }
     if (act_engine_action_create(e, b, &out, &err) < 0)
         return fprintf(stderr, "action: %s\n", err.msg), 1;
     json_decref(b);

@@ -106,6 +106,7 @@ static void *worker_main(void *arg)
     struct item *it;
     bool drain;
 
+    pthread_setname_np(pthread_self(), "act-worker"); /* top -H, perf */
     for (;;) {
         pthread_mutex_lock(&e->qlock);
         while (!e->q_head && !e->q_stop)

@@ -365,6 +365,7 @@ static void *writer_main(void *arg)
     struct act_engine *e = arg;
     int64_t drain_deadline = 0;
 
+    pthread_setname_np(pthread_self(), "act-writer"); /* top -H, perf */
     for (;;) {
         struct op *batch;
         bool stopping;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 /* The User-Agent of every request the HTTP kinds make. */
-#define ACT_HTTP_USER_AGENT "actiond/0.1 (+https://actiond.dev)"
+#define ACT_HTTP_USER_AGENT "actiond/0.1"
 
 /* handler.timeout_ms: default and bounds (the action's own timeout still
  * applies: an attempt gives up at the smaller of the two). */

@@ -7,10 +7,16 @@
  * release it when the state closes; the thread starts with the first
  * reference and stops with the last.  Its multi handle keeps a connection
  * cache (CURLMOPT_MAXCONNECTS), so requests to the same host reuse
- * kept-alive connections whoever submitted them, and caps the connections
- * per host (CURLMOPT_MAX_HOST_CONNECTIONS; with HTTP/1.1 each connection
- * carries one transfer, so this is the per-host in-flight cap: the transfers
- * beyond it wait inside libcurl, their timeouts running).
+ * kept-alive connections whoever submitted them.
+ *
+ * Per host (scheme://host:port of the URL) at most
+ * ACT_HTTP_LOOP_MAX_HOST_CONNECTIONS transfers run; with HTTP/1.1 each
+ * carries one connection, so this is the per-host in-flight cap.  The
+ * transfers beyond it wait in the loop's own per-host queue, not inside
+ * libcurl: libcurl 7.88 walks its pending list on every removal, which made
+ * a backlog of thousands quadratic (47 % of the loop's time in
+ * curl_multi_remove_handle at 2,500 deliveries/s).  A waiting transfer's
+ * timeout runs from submit: it starts with what is left of timeout_ms.
  *
  * A transfer is a caller-owned struct act_http_xfer with a configured easy
  * handle.  submit() queues it under a lock and wakes the loop
@@ -27,12 +33,15 @@
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#define ACT_HTTP_LOOP_MAX_HOST_CONNECTIONS 64 /* per host: the in-flight cap */
+#define ACT_HTTP_LOOP_MAX_HOST_CONNECTIONS 64 /* per host: the running cap */
 #define ACT_HTTP_LOOP_MAX_CONNECTS 256        /* idle connections kept alive */
+#define ACT_HTTP_LOOP_EASY_POOL 1024          /* recycled easy handles kept */
 
 struct act_http_loop;
 struct act_http_xfer;
+struct act_http_host;
 
 /* A transfer ended: cc is its libcurl result (CURLE_ABORTED_BY_CALLBACK
  * when cancelled).  The easy handle is out of the multi handle, so the
@@ -48,7 +57,13 @@ struct act_http_xfer {
     CURL *easy;                    /* configured by the caller; never freed by the loop */
     const void *owner;             /* the cancel group (e.g. the handler state) */
     act_http_xfer_done_fn *on_done;
-    struct act_http_xfer *prev, *next; /* loop-private links */
+    int64_t timeout_ms;            /* > 0: total time from submit, queueing included
+                                    * (the loop sets CURLOPT_TIMEOUT_MS to what is left
+                                    * when the transfer starts); 0: the easy's own */
+    /* loop-private */
+    struct act_http_xfer *prev, *next;
+    struct act_http_host *host;
+    int64_t submitted_us;
 };
 
 /* A reference to the shared loop, starting its thread when it is the
@@ -70,6 +85,18 @@ void act_http_loop_submit(struct act_http_loop *l, struct act_http_xfer *x);
  * Transfers of other owners are untouched.  Called from the loop thread
  * (inside an on_done) it runs inline.  thread: any */
 void act_http_loop_cancel(struct act_http_loop *l, const void *owner);
+
+/* An easy handle for a transfer on this loop: a recycled one (reset to
+ * libcurl's defaults) or a new one; NULL when libcurl cannot make one.
+ * Recycling spares each transfer libcurl's handle set-up and its buffers,
+ * which were a third of the loop thread's time as cross-thread frees.
+ * thread: any */
+CURL *act_http_loop_easy_get(struct act_http_loop *l);
+
+/* Give a handle back for reuse (or free it when the pool is full); NULL is
+ * ignored.  The handle must be out of the multi handle (as it is in
+ * on_done).  thread: any */
+void act_http_loop_easy_put(struct act_http_loop *l, CURL *easy);
 
 /* Number of transfers submitted and not yet done (for tests and stats).
  * thread: any */

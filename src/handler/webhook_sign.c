@@ -129,14 +129,66 @@ int act_webhook_key_parse(const char *secret, struct act_webhook_key *key, struc
 
 /* ---- MAC ---- */
 
-/* HMAC-SHA256 of "<id>.<ts>.<body>" into mac[MAC_LEN]. */
-static int compute_mac(const struct act_webhook_key *key, const char *msg_id, const char *ts,
-                       const void *body, size_t len, unsigned char mac[MAC_LEN])
+/* Each thread keeps one HMAC context and the key it was last keyed with:
+ * signing again with the same key (every delivery of one action) re-inits
+ * with a NULL key, which reuses the prepared inner and outer pads instead
+ * of hashing the key again (~half the signing cost).  The cached key is
+ * wiped when replaced and when the thread ends. */
+struct mac_cache {
+    EVP_MAC_CTX *ctx;
+    struct act_webhook_key key;
+};
+
+static pthread_key_t cache_key;
+
+static void cache_free(void *p)
+{
+    struct mac_cache *c = p;
+
+    EVP_MAC_CTX_free(c->ctx);
+    OPENSSL_cleanse(&c->key, sizeof(c->key));
+    act_free(c);
+}
+
+static void cache_key_init(void)
+{
+    if (pthread_key_create(&cache_key, cache_free) != 0)
+        ACT_BUG("pthread_key_create failed");
+}
+
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+/* The calling thread's context, keyed with `key`; NULL on failure. */
+static EVP_MAC_CTX *keyed_ctx(const struct act_webhook_key *key)
 {
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
         OSSL_PARAM_construct_end(),
     };
+    struct mac_cache *c;
+
+    pthread_once(&cache_once, cache_key_init);
+    if (!(c = pthread_getspecific(cache_key))) {
+        c = act_xcalloc(1, sizeof(*c));
+        if (!(c->ctx = EVP_MAC_CTX_new(hmac_alg))) {
+            act_free(c);
+            return NULL;
+        }
+        pthread_setspecific(cache_key, c);
+    }
+    if (c->key.len == key->len && CRYPTO_memcmp(c->key.bytes, key->bytes, key->len) == 0)
+        return EVP_MAC_init(c->ctx, NULL, 0, NULL) ? c->ctx : NULL;
+    OPENSSL_cleanse(&c->key, sizeof(c->key));
+    if (!EVP_MAC_init(c->ctx, key->bytes, key->len, params))
+        return NULL;
+    c->key = *key;
+    return c->ctx;
+}
+
+/* HMAC-SHA256 of "<id>.<ts>.<body>" into mac[MAC_LEN]. */
+static int compute_mac(const struct act_webhook_key *key, const char *msg_id, const char *ts,
+                       const void *body, size_t len, unsigned char mac[MAC_LEN])
+{
     EVP_MAC_CTX *ctx;
     size_t out_len = 0;
     int ok;
@@ -144,17 +196,14 @@ static int compute_mac(const struct act_webhook_key *key, const char *msg_id, co
     pthread_once(&mac_once, fetch_mac);
     if (!hmac_alg)
         return ACT_EIO;
-    ctx = EVP_MAC_CTX_new(hmac_alg);
-    if (!ctx)
-        return ACT_ENOMEM;
-    ok = EVP_MAC_init(ctx, key->bytes, key->len, params) &&
-         EVP_MAC_update(ctx, (const unsigned char *)msg_id, strlen(msg_id)) &&
+    if (!(ctx = keyed_ctx(key)))
+        return ACT_EIO;
+    ok = EVP_MAC_update(ctx, (const unsigned char *)msg_id, strlen(msg_id)) &&
          EVP_MAC_update(ctx, (const unsigned char *)".", 1) &&
          EVP_MAC_update(ctx, (const unsigned char *)ts, strlen(ts)) &&
          EVP_MAC_update(ctx, (const unsigned char *)".", 1) &&
          (len == 0 || EVP_MAC_update(ctx, body, len)) &&
          EVP_MAC_final(ctx, mac, &out_len, MAC_LEN) && out_len == MAC_LEN;
-    EVP_MAC_CTX_free(ctx);
     return ok ? ACT_OK : ACT_EIO;
 }
 

@@ -525,6 +525,7 @@ static void *ckpt_main(void *arg)
     sqlite3 *db = NULL;
     struct timespec ts;
 
+    pthread_setname_np(pthread_self(), "act-ckpt"); /* top -H, perf */
     if (open_conn(s->path, false, &db, NULL) < 0)
         return NULL;
     pthread_mutex_lock(&s->ckpt_lock);
