@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/run_all.sh BUILD_DIR: every actiond benchmark, one markdown summary.
 #
-# Runs bench/e2e.sh, bench/latency.sh and bench/rss_subs.sh (and
+# Runs bench/e2e.sh, bench/latency.sh, bench/rss_subs.sh, bench/webhook.sh
+# and bench/lua.sh (and
 # bench/peers.sh when PEERS=1), each of which takes /tmp/bench.lock for its
 # whole run, is bounded by `timeout`, starts its own daemons on 127.0.0.1
 # with fresh temporary data dirs, and measures its baselines in the same
@@ -18,7 +19,7 @@ BUILD=${1:?usage: run_all.sh BUILD_DIR}
 UTC=$(date -u +%Y%m%dT%H%M%SZ)
 RAW=${RAW_DIR:-/tmp/actiond-bench-$UTC}
 RES=$HERE/results/$UTC
-ONLY=${ONLY:-e2e latency rss_subs}
+ONLY=${ONLY:-e2e latency rss_subs webhook lua}
 [ "${PEERS:-0}" = 1 ] && ONLY="$ONLY peers"
 mkdir -p "$RAW" "$RES"
 for f in actiond loadgen sqlite_ceiling; do
