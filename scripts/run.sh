@@ -47,8 +47,12 @@ platform_port=${PLATFORM_PORT:-3200}
 python3 "$root/examples/platform/platform_api.py" "$platform_port" >"$data_dir/platform.log" 2>&1 &
 pids="$!"
 
+# Loopback is admitted as an egress target (the example actions call the
+# example platform and the SMTP sink on 127.0.0.1); ACTIOND_EGRESS_ALLOW
+# replaces that.
 "$bin" --listen "$listen" --data-dir "$data_dir" --plugins-dir "$build/plugins" \
-    --platform-base-url "http://127.0.0.1:$platform_port" &
+    --platform-base-url "http://127.0.0.1:$platform_port" \
+    --egress-allow "${ACTIOND_EGRESS_ALLOW:-127.0.0.1/32}" &
 pid=$!
 pids="$pids $pid"
 tries=0
@@ -61,10 +65,28 @@ until curl -sf "$url/readyz" >/dev/null 2>&1; do
     fi
     sleep 0.1
 done
-python3 "$root/scripts/bootstrap.py" "$url" "$root/examples/bootstrap/actions.json" || true
 
 smtp_port=${SMTP_PORT:-2525}
 plugin_port=${PLUGIN_PORT:-3100}
+
+# The example actions (docs/examples.md), loaded with `actionctl apply`,
+# which creates or updates them (so this can be repeated).  What the files
+# expand: where their scripts are and write (the SQLite file of the sql
+# examples must exist; an empty file is an empty database), and the local
+# stand-ins for providers.  One apply per file, so a file that fails (say,
+# its handler kind is not built) does not keep the others out.
+examples_data=${EXAMPLES_DATA:-$(cd "$data_dir" && pwd)/examples}
+mkdir -p "$examples_data"
+[ -e "$examples_data/shop.db" ] || : >"$examples_data/shop.db"
+platform_api="http://127.0.0.1:$platform_port/api"
+export EXAMPLES_DIR="${EXAMPLES_DIR:-$root/examples}" EXAMPLES_DATA="$examples_data"
+export SMTP_URL="${SMTP_URL:-smtp://127.0.0.1:$smtp_port}"
+export WEBHOOK_URL="${WEBHOOK_URL:-$platform_api/partner-webhooks}"
+export SHIPPING_API_URL="${SHIPPING_API_URL:-$platform_api}" CRM_BASE_URL="${CRM_BASE_URL:-$platform_api}"
+export ANALYTICS_BASE_URL="${ANALYTICS_BASE_URL:-$platform_api}" CDN_API_URL="${CDN_API_URL:-$platform_api}"
+for f in "$root/examples/bootstrap/actions.json" "$root"/examples/actions/*.json; do
+    "$build/actionctl" --url "$url" apply "$f" || echo "run: $f not loaded (see above)" >&2
+done
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
     mkdir -p "$data_dir/mail/tmp" "$data_dir/mail/new" "$data_dir/mail/cur"
     /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" \

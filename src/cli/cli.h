@@ -134,6 +134,7 @@ char *cli_value_text(const json_t *v);
 
 /* ---- one entry point per resource; argv[0] is the verb ---- */
 int cli_cmd_actions(struct cli *c, int argc, char **argv);
+int cli_cmd_apply(struct cli *c, int argc, char **argv); /* cli_apply.c; no verb */
 int cli_cmd_events(struct cli *c, int argc, char **argv);
 int cli_cmd_executions(struct cli *c, int argc, char **argv);
 int cli_cmd_subscriptions(struct cli *c, int argc, char **argv);

@@ -27,6 +27,8 @@ static const char usage_text[] =
     "  actions list [--limit N] [--cursor C]\n"
     "  actions create FILE|-          create an action from a JSON file (- reads stdin)\n"
     "  actions get ID\n"
+    "  apply [--prune] PATH...        create or update the actions and subscriptions of JSON\n"
+    "                                 files (a directory: its *.json); idempotent\n"
     "  events send TYPE [--data JSON] [--source S] [--id ID] [--subject S]\n"
     "  events send --file FILE|-      send a JSON body: one event or {\"events\": [...]}\n"
     "  executions list [--action-id ID] [--status S] [--event-id ID] [--limit N] [--cursor C]\n"
@@ -194,6 +196,7 @@ static const struct {
     bool has_verb;
 } commands[] = {
     {"actions", cli_cmd_actions, true},
+    {"apply", cli_cmd_apply, false},
     {"events", cli_cmd_events, true},
     {"executions", cli_cmd_executions, true},
     {"subscriptions", cli_cmd_subscriptions, true},

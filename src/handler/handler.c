@@ -28,6 +28,17 @@ static const struct act_handler_ops *const registry[] = {
     &act_handler_lua_ops,
     &act_handler_sql_ops,
     &act_handler_webhook_ops,
+    &act_handler_email_ops,
+    &act_handler_javascript_ops,
+    &act_handler_python_ops,
+    &act_handler_docker_ops,
+    &act_handler_sms_ops,
+    &act_handler_slack_ops,
+    &act_handler_push_ops,
+    &act_handler_graphql_ops,
+    &act_handler_external_api_ops,
+    &act_handler_serverless_aws_ops,
+    &act_handler_serverless_azure_ops,
     NULL,
 };
 

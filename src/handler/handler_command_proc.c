@@ -10,7 +10,8 @@
  *   or a loop when the kernel lacks it).
  * - Between fork() and exec() the child of a multithreaded process may only
  *   make async-signal-safe calls: everything it needs (argv, envp, candidate
- *   paths for argv[0], rlimit values) is computed by the parent before fork,
+ *   paths for argv[0], rlimit values, the seccomp BPF program) is computed by
+ *   the parent before fork,
  *   and the child only makes raw system calls.  All signals are blocked
  *   across fork() so no parent handler runs in the child; the child resets
  *   every disposition to default and unblocks all signals just before exec.
@@ -33,6 +34,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -52,8 +54,8 @@
 #define DRAIN_ROUNDS 64               /* reads per pipe after the child exited */
 
 enum { RL_CORE, RL_NOFILE, RL_FSIZE, RL_CPU, N_RL };
-enum { STEP_SETUP, STEP_CHDIR, STEP_EXEC };
-static const char *const step_names[] = {"setup", "chdir", "exec"};
+enum { STEP_SETUP, STEP_CHDIR, STEP_EXEC, STEP_SECCOMP };
+static const char *const step_names[] = {"setup", "chdir", "exec", "seccomp"};
 
 /* What a child that could not exec writes to the status pipe. */
 struct child_report {
@@ -153,6 +155,11 @@ ACT_NORETURN static void child_main(const struct child_plan *pl)
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         child_fail(3, STEP_SETUP);
+    /* The filter was compiled by the parent (proc_seccomp.c); installing
+     * it is one system call.  What follows (sigprocmask, chdir, execve) is
+     * allowed by every profile. */
+    if (sp->seccomp && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, sp->seccomp, 0, 0) < 0)
+        child_fail(3, STEP_SECCOMP);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (sp->cwd && chdir(sp->cwd) < 0)
@@ -396,7 +403,7 @@ static bool await_exec(struct proc *p, int fd, int64_t deadline, struct act_proc
         return true; /* EOF: closed by a successful exec */
     oc->end = ACT_PROC_SPAWN_FAILED;
     oc->status = r.err;
-    oc->step = r.step >= 0 && r.step <= STEP_EXEC ? step_names[r.step] : "setup";
+    oc->step = r.step >= 0 && r.step <= STEP_SECCOMP ? step_names[r.step] : "setup";
     return false;
 }
 

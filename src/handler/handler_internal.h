@@ -20,6 +20,17 @@ extern const struct act_handler_ops act_handler_platform_ops;
 extern const struct act_handler_ops act_handler_lua_ops;
 extern const struct act_handler_ops act_handler_sql_ops;
 extern const struct act_handler_ops act_handler_webhook_ops;
+extern const struct act_handler_ops act_handler_email_ops;
+extern const struct act_handler_ops act_handler_javascript_ops;
+extern const struct act_handler_ops act_handler_python_ops;
+extern const struct act_handler_ops act_handler_docker_ops;
+extern const struct act_handler_ops act_handler_sms_ops;
+extern const struct act_handler_ops act_handler_slack_ops;
+extern const struct act_handler_ops act_handler_push_ops;
+extern const struct act_handler_ops act_handler_graphql_ops;
+extern const struct act_handler_ops act_handler_external_api_ops;
+extern const struct act_handler_ops act_handler_serverless_aws_ops;
+extern const struct act_handler_ops act_handler_serverless_azure_ops;
 
 /* Check that every member of the handler object is "kind" or one of the
  * NULL-terminated `allowed` names; an unknown member is ACT_EUNPROC with
@@ -54,6 +65,8 @@ char *act_handler_dump(const json_t *v, size_t *len);
 
 /* ---- subprocess runner (handler_command_proc.c), used by kind `command` ---- */
 
+struct sock_fprog;
+
 /* Everything needed to start one process, prepared before fork() so the child
  * only makes async-signal-safe calls.  All borrowed. */
 struct act_proc_spec {
@@ -66,6 +79,8 @@ struct act_proc_spec {
     int64_t timeout_ms;       /* > 0: wall clock limit from start to reap */
     size_t max_stdout;        /* more stdout than this kills the group */
     size_t stderr_keep;       /* bytes of stderr tail to keep */
+    const struct sock_fprog *seccomp; /* NULL: none; else installed by the child
+                                       * after no_new_privs (proc_seccomp.h) */
 };
 
 enum act_proc_end {
@@ -73,7 +88,7 @@ enum act_proc_end {
     ACT_PROC_SIGNALED,     /* status: signal number */
     ACT_PROC_TIMEOUT,      /* deadline passed; the group was killed */
     ACT_PROC_OVERFLOW,     /* stdout over max_stdout; the group was killed */
-    ACT_PROC_SPAWN_FAILED, /* status: errno; step: "chdir" or "exec" or "setup" */
+    ACT_PROC_SPAWN_FAILED, /* status: errno; step: "chdir", "exec", "seccomp" or "setup" */
 };
 
 struct act_proc_outcome {

@@ -1,6 +1,7 @@
 /*
  * Kind `webhook`: deliver an attempt as a signed HTTP request, without a
- * thread per request.
+ * thread per request; and the machinery every provider preset
+ * (handler_preset_*.c) runs on.
  *
  *   handler: {"kind": "webhook", "url": "https://...", "method"?: "POST",
  *             "headers"?: {"Name": "value"}, "body"?: <JSON value>,
@@ -8,13 +9,16 @@
  *             "max_response_bytes"?: 1048576}
  *   config:  {"secret"?: "whsec_..." | "v1:<sealed>" | [one or more of those]}
  *
- * start() runs on a worker: it builds the body (handler.body as compact
- * JSON, default the attempt's input), the Standard Webhooks headers
- * (webhook-id = the root execution id, constant across retries;
- * webhook-timestamp; webhook-signature with one "v1," entry per secret),
- * configures a libcurl easy handle and submits it to the shared HTTP loop
- * (http_loop.h), then returns.  The loop thread later calls on_xfer_done,
- * which turns the answer into the result and calls done(ud, rc).
+ * A state is opened from a struct act_webhook_desc (handler_webhook.h):
+ * kind `webhook` fills one from its spec (JSON body, Standard Webhooks
+ * headers), a preset from its own.  start() runs on a worker: it builds the
+ * request (act_webhook_build, handler_webhook_build.c: URL, body, headers,
+ * Standard Webhooks headers with webhook-id = the root execution id,
+ * constant across retries, the sign hook), configures a libcurl easy
+ * handle and submits it to the shared HTTP loop (http_loop.h), then
+ * returns.  The loop thread later calls on_xfer_done, which turns the
+ * answer into the result (the interpret hook first, when the description
+ * has one) and calls done(ud, rc).
  *
  * Outcomes (docs/internals/webhook.md):
  *   2xx        success; output = the JSON body, {"status": N} when empty,
@@ -32,12 +36,11 @@
  * is ignored), HTTP/1.1, the SSRF guard on every socket.
  *
  * Invariants: the state is immutable after open, so start() runs from many
- * workers at once; an attempt owns its easy handle, header list and body
+ * workers at once; an attempt owns its easy handle, header list and request
  * until on_xfer_done frees them; close() cancels the state's transfers
  * through the loop (their done callbacks run) before freeing the state.
  */
 #include "base/alloc.h"
-#include "base/time.h"
 #include "handler/handler_http.h"
 #include "handler/handler_internal.h"
 #include "handler/handler_webhook.h"
@@ -46,7 +49,6 @@
 #include "handler/secret_box.h"
 #include "handler/ssrf.h"
 #include "handler/webhook_sign.h"
-#include "lua/lua.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -59,64 +61,39 @@
 #define ERROR_BODY 200
 #define DETAIL_BODY 1024
 #define RETRY_AFTER_MAX_MS (7LL * 24 * 3600 * 1000)
-
-struct webhook_state {
-    struct act_http_loop *loop;
-    char *url;            /* normalised by CURLU (numeric IPv4 forms spelled out);
-                           * NULL when url_tpl is set */
-    char hostport[300];   /* for messages: no path or query (they may hold tokens) */
-    char method[16];
-    char **headers;       /* NULL-terminated "Name: value" lines (static ones only) */
-    json_t *url_tpl;      /* handler.url when it holds templates */
-    json_t *headers_tpl;  /* the templated members of handler.headers, or NULL */
-    json_t *body;         /* handler.body, or NULL: the input */
-    bool body_tpl;        /* body holds templates */
-    int64_t timeout_ms, connect_timeout_ms;
-    size_t max_response;
-    struct act_webhook_key keys[ACT_WEBHOOK_MAX_SECRETS];
-    size_t n_keys;
-};
+#define RESP_HEADERS_MAX 16384 /* bytes of response headers kept for an interpret hook */
 
 struct attempt {
     struct act_http_xfer xfer; /* first: on_xfer_done casts back */
-    const struct webhook_state *st;
-    char *url;                  /* rendered, or NULL: st->url */
-    char hostport[300];
+    const struct act_webhook_state *st;
+    struct act_webhook_req req;
     struct act_handler_result *res;
     act_handler_done_fn *done;
     void *ud;
     struct curl_slist *hdrs;
-    char *body;
-    size_t body_len;
     int64_t timeout_ms, connect_ms;
-    char *resp;                 /* response body, bounded by st->max_response */
-    size_t resp_len, resp_cap;
+    char *resp;                 /* response body, bounded by max_response */
+    size_t resp_len, resp_cap, max_response;
+    struct act_hbuf rhead;      /* the final response's header lines (interpret hook only) */
     bool over, has_retry_after;
     struct act_ssrf_guard guard;
     char errbuf[CURL_ERROR_SIZE];
 };
 
-/* ---- state ---- */
+/* ---- the description and the state ---- */
 
-static void webhook_close(void *state)
+void act_webhook_desc_release(struct act_webhook_desc *d)
 {
-    struct webhook_state *st = state;
-
-    if (!st)
-        return;
-    if (st->loop) {
-        act_http_loop_cancel(st->loop, st); /* every in-flight attempt ends first */
-        act_http_loop_release(st->loop);
-    }
-    for (size_t i = 0; st->headers && st->headers[i]; i++)
-        act_free(st->headers[i]);
-    act_free(st->headers);
-    act_free(st->url);
-    json_decref(st->url_tpl);
-    json_decref(st->headers_tpl);
-    json_decref(st->body);
-    OPENSSL_cleanse(st->keys, sizeof(st->keys));
-    act_free(st);
+    act_secret_free(d->url); /* a Slack webhook URL is a credential */
+    json_decref(d->url_tpl);
+    json_decref(d->query);
+    json_decref(d->headers);
+    json_decref(d->body);
+    if (d->auth_line)
+        act_secret_free(d->auth_line);
+    if (d->ctx_free)
+        d->ctx_free(d->ctx);
+    OPENSSL_cleanse(d, sizeof(*d));
 }
 
 static int64_t int_member(const json_t *handler, const char *name, int64_t def)
@@ -126,31 +103,52 @@ static int64_t int_member(const json_t *handler, const char *name, int64_t def)
     return v ? (int64_t)json_integer_value(v) : def;
 }
 
-static int webhook_open(const json_t *handler, const json_t *config, void **state,
-                        struct act_err *err)
+void act_webhook_desc_limits(struct act_webhook_desc *d, const json_t *handler)
 {
-    const json_t *headers = json_object_get(handler, "headers");
-    const json_t *method = json_object_get(handler, "method");
-    struct webhook_state *st;
+    d->timeout_ms = int_member(handler, "timeout_ms", ACT_HTTP_KIND_TIMEOUT_DEFAULT_MS);
+    d->connect_timeout_ms = int_member(handler, "connect_timeout_ms", 0);
+    d->max_response = (size_t)int_member(handler, "max_response_bytes",
+                                         (int64_t)ACT_HTTP_MAX_RESPONSE_DEFAULT);
+}
+
+void act_webhook_close(void *state)
+{
+    struct act_webhook_state *st = state;
+
+    if (!st)
+        return;
+    if (st->loop) {
+        act_http_loop_cancel(st->loop, st); /* every in-flight attempt ends first */
+        act_http_loop_release(st->loop);
+    }
+    for (size_t i = 0; st->headers && st->headers[i]; i++)
+        act_secret_free(st->headers[i]); /* configured headers may carry keys */
+    act_free(st->headers);
+    json_decref(st->headers_tpl);
+    act_webhook_desc_release(&st->d);
+    act_free(st);
+}
+
+int act_webhook_open_desc(struct act_webhook_desc *d, void **state, struct act_err *err)
+{
+    struct act_webhook_state *st = act_xcalloc(1, sizeof(*st));
     size_t n = 0;
     const char *k;
     json_t *v;
     int rc = ACT_OK;
 
     *state = NULL;
-    if ((rc = act_webhook_spec_validate(handler, config, err)) < 0)
-        return rc;
-    st = act_xcalloc(1, sizeof(*st));
-    snprintf(st->method, sizeof(st->method), "%s", method ? json_string_value(method) : "POST");
-    st->timeout_ms = int_member(handler, "timeout_ms", ACT_HTTP_KIND_TIMEOUT_DEFAULT_MS);
-    st->connect_timeout_ms = int_member(handler, "connect_timeout_ms", 0);
-    st->max_response = (size_t)int_member(handler, "max_response_bytes",
-                                          (int64_t)ACT_HTTP_MAX_RESPONSE_DEFAULT);
-    st->body = json_deep_copy(json_object_get(handler, "body"));
-    st->body_tpl = act_webhook_has_template(st->body);
-    st->headers = act_xcalloc(json_object_size(headers) + 2, sizeof(*st->headers));
+    st->d = *d;
+    memset(d, 0, sizeof(*d));
+    if (!st->d.method[0])
+        snprintf(st->d.method, sizeof(st->d.method), "POST");
+    if (st->d.timeout_ms <= 0)
+        st->d.timeout_ms = ACT_HTTP_KIND_TIMEOUT_DEFAULT_MS;
+    if (st->d.max_response == 0)
+        st->d.max_response = ACT_HTTP_MAX_RESPONSE_DEFAULT;
+    st->headers = act_xcalloc(json_object_size(st->d.headers) + 2, sizeof(*st->headers));
     st->headers[n++] = act_xstrdup("User-Agent: " ACT_HTTP_USER_AGENT);
-    json_object_foreach((json_t *)headers, k, v) {
+    json_object_foreach(st->d.headers, k, v) {
         if (!act_webhook_has_template(v)) {
             st->headers[n++] = act_xasprintf("%s: %s", k, json_string_value(v));
             continue;
@@ -159,19 +157,51 @@ static int webhook_open(const json_t *handler, const json_t *config, void **stat
             st->headers_tpl = json_object();
         json_object_set(st->headers_tpl, k, v);
     }
-    if (act_webhook_has_template(json_object_get(handler, "url")))
-        st->url_tpl = json_deep_copy(json_object_get(handler, "url"));
-    else
-        rc = act_webhook_parse_url(json_string_value(json_object_get(handler, "url")), &st->url,
-                       st->hostport, sizeof(st->hostport), err);
-    if (rc < 0 ||
-        (rc = act_webhook_load_keys(config, st->keys, &st->n_keys, err)) < 0 ||
-        (rc = act_http_loop_acquire(&st->loop, err)) < 0) {
-        webhook_close(st);
+    if (!st->d.url_tpl && !st->d.url)
+        rc = act_err_field(err, ACT_EUNPROC, st->d.url_field ? st->d.url_field : "handler.url",
+                           "url is required");
+    else if (st->d.url &&
+             (rc = act_webhook_parse_url(st->d.url, NULL, st->hostport, sizeof(st->hostport),
+                                         err)) < 0 &&
+             st->d.url_field && err)
+        snprintf(err->field, sizeof(err->field), "%s", st->d.url_field);
+    if (rc < 0 || (rc = act_http_loop_acquire(&st->loop, err)) < 0) {
+        act_webhook_close(st);
         return rc;
     }
     *state = st;
     return ACT_OK;
+}
+
+/* Kind `webhook`: its spec as a description. */
+static int webhook_open(const json_t *handler, const json_t *config, void **state,
+                        struct act_err *err)
+{
+    const json_t *method = json_object_get(handler, "method");
+    const json_t *url = json_object_get(handler, "url");
+    const json_t *body = json_object_get(handler, "body");
+    struct act_webhook_desc d = {.kind = "webhook", .standard_webhooks = true};
+    int rc;
+
+    *state = NULL;
+    if ((rc = act_webhook_spec_validate(handler, config, err)) < 0)
+        return rc;
+    snprintf(d.method, sizeof(d.method), "%s", method ? json_string_value(method) : "POST");
+    act_webhook_desc_limits(&d, handler);
+    if (act_webhook_has_template(url))
+        d.url_tpl = json_deep_copy(url);
+    else if ((rc = act_webhook_parse_url(json_string_value(url), &d.url, NULL, 0, err)) < 0)
+        return rc;
+    d.headers = json_deep_copy(json_object_get(handler, "headers"));
+    if (body) {
+        d.body_mode = ACT_WEBHOOK_BODY_TEMPLATE;
+        d.body = json_deep_copy(body);
+    }
+    if ((rc = act_webhook_load_keys(config, d.keys, &d.n_keys, err)) < 0) {
+        act_webhook_desc_release(&d);
+        return rc;
+    }
+    return act_webhook_open_desc(&d, state, err);
 }
 
 /* ---- the answer ---- */
@@ -179,7 +209,7 @@ static int webhook_open(const json_t *handler, const json_t *config, void **stat
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct attempt *a = ud;
-    size_t n = size * nmemb, max = a->st->max_response;
+    size_t n = size * nmemb, max = a->max_response;
 
     if (n > max - a->resp_len) {
         a->over = true;
@@ -204,10 +234,15 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
     struct attempt *a = ud;
     size_t n = size * nmemb;
 
-    if (n >= 5 && strncmp(line, "HTTP/", 5) == 0)
+    if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         a->has_retry_after = false; /* a new (interim or final) response */
-    else if (n >= 12 && strncasecmp(line, "retry-after:", 12) == 0)
+        a->rhead.len = 0;
+        return n;
+    }
+    if (n >= 12 && strncasecmp(line, "retry-after:", 12) == 0)
         a->has_retry_after = true;
+    if (a->st->d.interpret && a->rhead.len + n <= RESP_HEADERS_MAX)
+        act_hbuf_add(&a->rhead, line, n);
     return n;
 }
 
@@ -278,7 +313,7 @@ static int http_failure(struct attempt *a, CURL *h, long status)
 static int transfer_error(struct attempt *a, CURL *h, CURLcode cc)
 {
     struct act_handler_result *res = a->res;
-    const char *hp = a->hostport, *why = a->errbuf[0] ? a->errbuf : curl_easy_strerror(cc);
+    const char *hp = a->req.hostport, *why = a->errbuf[0] ? a->errbuf : curl_easy_strerror(cc);
     curl_off_t connect_us = 0;
     long os_errno = 0;
 
@@ -290,12 +325,13 @@ static int transfer_error(struct attempt *a, CURL *h, CURLcode cc)
     }
     switch (cc) {
     case CURLE_ABORTED_BY_CALLBACK:
-        return act_handler_fail(res, ACT_EPLUGIN, "cancelled: the webhook handler was closed");
+        return act_handler_fail(res, ACT_EPLUGIN, "cancelled: the %s handler was closed",
+                                    a->st->d.kind);
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
         if (a->over || cc == CURLE_FILESIZE_EXCEEDED)
             return act_handler_fail(res, ACT_ETOOBIG, "response over %zu bytes",
-                                    a->st->max_response);
+                                    a->max_response);
         break;
     case CURLE_OPERATION_TIMEDOUT:
         if (connect_us == 0 && a->connect_ms < a->timeout_ms)
@@ -325,13 +361,62 @@ static int transfer_error(struct attempt *a, CURL *h, CURLcode cc)
 
 static void attempt_free(struct attempt *a)
 {
-    if (a->xfer.easy)
-        curl_easy_cleanup(a->xfer.easy);
+    act_http_loop_easy_put(a->st->loop, a->xfer.easy);
     curl_slist_free_all(a->hdrs);
-    act_free(a->url);
-    act_free(a->body);
+    act_webhook_req_release(&a->req);
     act_free(a->resp);
+    act_free(a->rhead.p);
     act_free(a);
+}
+
+bool act_webhook_answer_header(const struct act_webhook_answer *ans, const char *name, char *out,
+                               size_t cap)
+{
+    size_t n = strlen(name);
+    const char *p = ans->headers ? ans->headers : "", *end = p + ans->headers_len;
+
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = eol ? eol : end;
+
+        if ((size_t)(stop - p) > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1;
+
+            while (v < stop && (*v == ' ' || *v == '\t'))
+                v++;
+            while (stop > v && isspace((unsigned char)stop[-1]))
+                stop--;
+            act_handler_clean_text(out, cap, v, (size_t)(stop - v), true);
+            return true;
+        }
+        p = eol ? eol + 1 : end;
+    }
+    return false;
+}
+
+/* An HTTP answer: the interpret hook first, then the webhook's rules. */
+static int answered(struct attempt *a, CURL *h)
+{
+    const struct act_webhook_state *st = a->st;
+    long status = 0;
+    int rc;
+
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (st->d.interpret) {
+        struct act_webhook_answer ans = {.status = status,
+                                         .body = a->resp ? a->resp : "",
+                                         .body_len = a->resp_len,
+                                         .headers = a->rhead.p ? a->rhead.p : "",
+                                         .headers_len = a->rhead.len};
+
+        if ((rc = st->d.interpret(st->d.ctx, &ans, a->res)) != ACT_WEBHOOK_DEFAULT)
+            return rc;
+    }
+    if (status >= 200 && status < 300) {
+        a->res->output = success_output(a, status);
+        return ACT_OK;
+    }
+    return http_failure(a, h, status);
 }
 
 /* The loop says the transfer ended: fill the result, free, report. */
@@ -340,20 +425,8 @@ static void on_xfer_done(struct act_http_xfer *x, CURLcode cc)
     struct attempt *a = (struct attempt *)x;
     act_handler_done_fn *done = a->done;
     void *ud = a->ud;
-    long status = 0;
-    int rc;
+    int rc = cc == CURLE_OK ? answered(a, x->easy) : transfer_error(a, x->easy, cc);
 
-    if (cc == CURLE_OK) {
-        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-        if (status >= 200 && status < 300) {
-            a->res->output = success_output(a, status);
-            rc = ACT_OK;
-        } else {
-            rc = http_failure(a, x->easy, status);
-        }
-    } else {
-        rc = transfer_error(a, x->easy, cc);
-    }
     attempt_free(a);
     done(ud, rc);
 }
@@ -369,158 +442,15 @@ static void add_header(struct attempt *a, const char *line)
     a->hdrs = next;
 }
 
-/* The template scope of an attempt: {event, input, config, execution}. */
-static json_t *make_scope(const struct act_handler_call *call)
-{
-    json_t *scope = json_object();
-
-    if (call->event)
-        json_object_set(scope, "event", (json_t *)call->event);
-    json_object_set(scope, "input", (json_t *)call->input);
-    json_object_set(scope, "config", (json_t *)call->config);
-    json_object_set_new(scope, "execution",
-                        json_pack("{s:s?,s:i,s:s?}", "id", call->execution_id, "attempt",
-                                  call->attempt, "action", call->action_name));
-    return scope;
-}
-
-/* A rendered value that went wrong is the event's doing, not luck: the
- * same event renders the same way, so the failure is permanent. */
-static int render_failed(struct attempt *a, const char *what, const struct act_err *e)
-{
-    a->res->permanent = true;
-    return act_handler_fail(a->res, e->code < 0 ? e->code : ACT_EPLUGIN, "%s%s%s: %s", what,
-                            e->field[0] ? "." : "", e->field, e->msg);
-}
-
-static int render_url(struct attempt *a, const json_t *scope)
-{
-    struct act_err e = {0};
-    json_t *out = NULL;
-    int rc;
-
-    if ((rc = act_template_render(a->st->url_tpl, scope, &out, &e)) < 0)
-        return render_failed(a, "handler.url", &e);
-    if (!json_is_string(out)) {
-        json_decref(out);
-        a->res->permanent = true;
-        return act_handler_fail(a->res, ACT_EPLUGIN, "handler.url: rendered to a non-string");
-    }
-    rc = act_webhook_parse_url(json_string_value(out), &a->url, a->hostport, sizeof(a->hostport), &e);
-    json_decref(out);
-    return rc < 0 ? render_failed(a, "handler.url", &e) : ACT_OK;
-}
-
-static int render_headers(struct attempt *a, const json_t *scope)
-{
-    struct act_err e = {0};
-    json_t *out = NULL, *v;
-    const char *k;
-    int rc = ACT_OK;
-
-    if (act_template_render(a->st->headers_tpl, scope, &out, &e) < 0)
-        return render_failed(a, "handler.headers", &e);
-    json_object_foreach(out, k, v) {
-        size_t len = 0;
-        char *text = json_is_string(v) ? act_xstrdup(json_string_value(v))
-                                       : act_handler_dump(v, &len);
-        char *line = NULL;
-
-        for (const char *c = text; *c && rc == ACT_OK; c++)
-            if ((unsigned char)*c < 0x20 && *c != '\t') {
-                a->res->permanent = true;
-                rc = act_handler_fail(a->res, ACT_EPLUGIN,
-                                      "handler.headers.%.64s: rendered value contains a control "
-                                      "character", k);
-            }
-        if (rc == ACT_OK) {
-            line = act_xasprintf("%s: %s", k, text);
-            add_header(a, line);
-        }
-        act_free(line);
-        act_free(text);
-        if (rc < 0)
-            break;
-    }
-    json_decref(out);
-    return rc;
-}
-
-static int render_body(struct attempt *a, const json_t *scope)
-{
-    struct act_err e = {0};
-    json_t *out = NULL;
-
-    if (act_template_render(a->st->body, scope, &out, &e) < 0)
-        return render_failed(a, "handler.body", &e);
-    a->body = act_handler_dump(out, &a->body_len);
-    json_decref(out);
-    return ACT_OK;
-}
-
-/* Render the templated parts (url, headers, body) with Lua. */
-static int render_templates(struct attempt *a, const struct act_handler_call *call)
-{
-    const struct webhook_state *st = a->st;
-    bool get = strcmp(st->method, "GET") == 0;
-    json_t *scope;
-    int rc = ACT_OK;
-
-    memcpy(a->hostport, st->hostport, sizeof(a->hostport));
-    if (!st->url_tpl && !st->headers_tpl && !(st->body_tpl && !get))
-        return ACT_OK;
-    scope = make_scope(call);
-    if (st->url_tpl)
-        rc = render_url(a, scope);
-    if (rc == ACT_OK && st->headers_tpl)
-        rc = render_headers(a, scope);
-    if (rc == ACT_OK && st->body_tpl && !get)
-        rc = render_body(a, scope);
-    json_decref(scope);
-    return rc;
-}
-
-/* Body, then the signed Standard Webhooks headers. */
-static int build_request(struct attempt *a, const struct act_handler_call *call)
-{
-    const struct webhook_state *st = a->st;
-    const char *wid = call->root_id && call->root_id[0] ? call->root_id : call->execution_id;
-    int64_t ts = act_time_now_us() / 1000000;
-    struct act_err err = {0};
-    char *sig = NULL, *line;
-    bool get = strcmp(st->method, "GET") == 0;
-
-    if (!get && !a->body)
-        a->body = act_handler_dump(st->body ? st->body : call->input, &a->body_len);
-    for (size_t i = 0; st->headers[i]; i++)
-        add_header(a, st->headers[i]);
-    if (!get)
-        add_header(a, "Content-Type: application/json");
-    add_header(a, "Expect:");
-    line = act_xasprintf("webhook-id: %s", wid);
-    add_header(a, line);
-    act_free(line);
-    line = act_xasprintf("webhook-timestamp: %lld", (long long)ts);
-    add_header(a, line);
-    act_free(line);
-    if (st->n_keys == 0)
-        return ACT_OK;
-    if (act_webhook_sign_keys(wid, ts, a->body ? a->body : "", a->body_len, st->keys,
-                              st->n_keys, &sig, &err) < 0)
-        return act_handler_fail(a->res, ACT_EPLUGIN, "cannot sign the request: %s", err.msg);
-    line = act_xasprintf("webhook-signature: %s", sig);
-    add_header(a, line);
-    act_free(line);
-    act_free(sig);
-    return ACT_OK;
-}
-
 static void set_options(struct attempt *a)
 {
-    const struct webhook_state *st = a->st;
     CURL *h = a->xfer.easy;
 
-    curl_easy_setopt(h, CURLOPT_URL, a->url ? a->url : st->url);
+    for (size_t i = 0; i < a->req.n_headers; i++)
+        add_header(a, a->req.headers[i]);
+    add_header(a, "Expect:");
+    add_header(a, "Accept:"); /* drop libcurl's default Accept: fewer bytes to format */
+    curl_easy_setopt(h, CURLOPT_URL, a->req.url);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, a->errbuf);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -531,27 +461,29 @@ static void set_options(struct attempt *a)
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)a->connect_ms);
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)st->max_response);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)a->max_response);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, a->hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
-    if (a->body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)a->body_len);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, a->body);
-        if (strcmp(st->method, "POST") != 0)
-            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, st->method);
+    if (a->req.body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)a->req.body_len);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, a->req.body);
+        if (strcmp(a->req.method, "POST") != 0)
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, a->req.method);
+    } else if (strcmp(a->req.method, "GET") != 0) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, a->req.method); /* DELETE without a body */
     } else {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
     act_ssrf_guard_install(h, &a->guard);
 }
 
-static int webhook_start(void *state, const struct act_handler_call *call,
-                         struct act_handler_result *res, act_handler_done_fn *done, void *ud)
+int act_webhook_start(void *state, const struct act_handler_call *call,
+                      struct act_handler_result *res, act_handler_done_fn *done, void *ud)
 {
-    const struct webhook_state *st = state;
+    const struct act_webhook_state *st = state;
     struct attempt *a = act_xcalloc(1, sizeof(*a));
     int rc;
 
@@ -560,24 +492,26 @@ static int webhook_start(void *state, const struct act_handler_call *call,
     a->res = res;
     a->done = done;
     a->ud = ud;
-    a->timeout_ms = st->timeout_ms;
+    a->max_response = st->d.max_response;
+    a->timeout_ms = st->d.timeout_ms;
     if (call->timeout_ms > 0 && call->timeout_ms < a->timeout_ms)
         a->timeout_ms = call->timeout_ms;
-    a->connect_ms = st->connect_timeout_ms > 0 ? st->connect_timeout_ms
-                                               : ACT_HTTP_CONNECT_TIMEOUT_MAX_MS;
+    a->connect_ms = st->d.connect_timeout_ms > 0 ? st->d.connect_timeout_ms
+                                                 : ACT_HTTP_CONNECT_TIMEOUT_MAX_MS;
     if (a->connect_ms > a->timeout_ms)
         a->connect_ms = a->timeout_ms;
-    if ((rc = render_templates(a, call)) < 0 || (rc = build_request(a, call)) < 0) {
+    if ((rc = act_webhook_build(st, call, &a->req, res)) < 0) {
         attempt_free(a);
         return rc;
     }
-    if (!(a->xfer.easy = curl_easy_init())) {
+    if (!(a->xfer.easy = act_http_loop_easy_get(st->loop))) {
         attempt_free(a);
         return act_handler_fail(res, ACT_EIO, "libcurl could not create a handle");
     }
     set_options(a);
     a->xfer.owner = st;
     a->xfer.on_done = on_xfer_done;
+    a->xfer.timeout_ms = a->timeout_ms; /* waiting for a connection counts */
     act_http_loop_submit(st->loop, &a->xfer);
     return ACT_OK;
 }
@@ -601,11 +535,11 @@ static void on_sync_done(void *ud, int rc)
     pthread_mutex_unlock(&w->lock);
 }
 
-static int webhook_execute(void *state, const struct act_handler_call *call,
-                           struct act_handler_result *res)
+int act_webhook_execute(void *state, const struct act_handler_call *call,
+                        struct act_handler_result *res)
 {
     struct sync_wait w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    int rc = webhook_start(state, call, res, on_sync_done, &w);
+    int rc = act_webhook_start(state, call, res, on_sync_done, &w);
 
     if (rc < 0)
         return rc;
@@ -648,7 +582,7 @@ const struct act_handler_ops act_handler_webhook_ops = {
         "(one webhook-signature entry each)\"}}}}}",
     .validate = act_webhook_spec_validate,
     .open = webhook_open,
-    .execute = webhook_execute,
-    .close = webhook_close,
-    .start = webhook_start,
+    .execute = act_webhook_execute,
+    .close = act_webhook_close,
+    .start = act_webhook_start,
 };

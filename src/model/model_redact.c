@@ -19,7 +19,10 @@
 
 static const char *const secret_words[] = {
     "secret", "password", "token", "api_key", "apikey", "authorization", "private_key",
-    "credentials", NULL,
+    "credentials",
+    "function_key", /* serverless_azure's x-functions-key */
+    "webhook_url",  /* slack: the incoming-webhook URL carries its token */
+    NULL,
 };
 
 static int fold(unsigned char c)

@@ -31,7 +31,9 @@ static void test_registry(void)
 {
     const struct act_handler_ops *const *all = act_handler_all();
     const char *want[] = {"noop",     "echo", "command", "native", "plugin",
-                          "platform", "lua",  "sql",     "webhook"};
+                          "platform", "lua",  "sql",     "webhook", "email",
+                          "javascript", "python", "docker", "sms", "slack", "push",
+                          "graphql", "external_api", "serverless_aws", "serverless_azure"};
     const size_t n_want = sizeof(want) / sizeof(want[0]);
     size_t n = 0;
 
