@@ -15,6 +15,14 @@
  *   and the child only makes raw system calls.  All signals are blocked
  *   across fork() so no parent handler runs in the child; the child resets
  *   every disposition to default and unblocks all signals just before exec.
+ * - The child is started with vfork(): it borrows the parent's memory and
+ *   the calling worker waits until the exec (or _exit), so no page tables
+ *   are copied — fork() from the daemon cost most of a spawn.  That is safe
+ *   because the child only makes system calls, writes nothing the parent
+ *   reads but errno (read only when vfork itself failed), never returns
+ *   from child_main, and runs with every signal blocked until its own
+ *   handlers are reset to default; its signal table, fd table, cwd,
+ *   rlimits and seccomp filter are its own (no CLONE_SIGHAND/FILES/FS).
  * - The child calls setsid(), so it leads a new process group and every
  *   descendant can be killed with one kill(-pgid, SIGKILL).  The parent waits
  *   for the exec report (a CLOEXEC status pipe: EOF means exec succeeded, a
@@ -465,7 +473,7 @@ static pid_t spawn(const struct child_plan *pl, int *saved_errno)
 
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid = fork();
+    pid = vfork();
     if (pid == 0)
         child_main(pl);
     *saved_errno = errno;
