@@ -13,6 +13,7 @@
 #include "base/alloc.h"
 #include "handler/handler_internal.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -278,4 +279,57 @@ char *act_handler_dump(const json_t *v, size_t *len)
     act_hbuf_json(&b, v);
     *len = b.len;
     return b.p;
+}
+
+json_t *act_handler_scope(const struct act_handler_call *call)
+{
+    json_t *scope = json_object();
+
+    if (call->event)
+        json_object_set(scope, "event", (json_t *)call->event);
+    json_object_set(scope, "input", (json_t *)call->input);
+    json_object_set(scope, "config", (json_t *)call->config);
+    json_object_set_new(scope, "execution",
+                        json_pack("{s:s?, s:s?, s:i, s:s?}", "id", call->execution_id, "root_id",
+                                  call->root_id, "attempt", call->attempt, "action",
+                                  call->action_name));
+    return scope;
+}
+
+struct sync_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+    int rc;
+};
+
+static void on_sync_done(void *ud, int rc)
+{
+    struct sync_wait *w = ud;
+
+    pthread_mutex_lock(&w->lock);
+    w->rc = rc;
+    w->done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+int act_handler_execute_sync(int (*start)(void *, const struct act_handler_call *,
+                                          struct act_handler_result *, act_handler_done_fn *,
+                                          void *),
+                             void *state, const struct act_handler_call *call,
+                             struct act_handler_result *res)
+{
+    struct sync_wait w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    int rc = start(state, call, res, on_sync_done, &w);
+
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&w.lock);
+    while (!w.done)
+        pthread_cond_wait(&w.cond, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    return w.rc;
 }

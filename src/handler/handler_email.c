@@ -57,7 +57,6 @@
 #include "lua/lua.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -330,21 +329,6 @@ static void on_xfer_done(struct act_http_xfer *x, CURLcode cc)
 
 /* ---- one attempt ---- */
 
-/* The template scope of an attempt: {event, input, config, execution}. */
-static json_t *make_scope(const struct act_handler_call *call)
-{
-    json_t *scope = json_object();
-
-    if (call->event)
-        json_object_set(scope, "event", (json_t *)call->event);
-    json_object_set(scope, "input", (json_t *)call->input);
-    json_object_set(scope, "config", (json_t *)call->config);
-    json_object_set_new(scope, "execution",
-                        json_pack("{s:s?,s:i,s:s?}", "id", call->execution_id, "attempt",
-                                  call->attempt, "action", call->action_name));
-    return scope;
-}
-
 /* What went wrong with the rendered message is the event's doing, not
  * luck: the same event renders the same way, so the failure is permanent. */
 static int message_failed(struct attempt *a, struct act_err *e)
@@ -365,7 +349,7 @@ static int prepare(struct attempt *a, const struct act_handler_call *call)
     size_t n;
 
     if (st->templated) {
-        scope = make_scope(call);
+        scope = act_handler_scope(call);
         if (act_template_render(st->tpl, scope, &spec, &e) < 0) {
             json_decref(scope);
             act_err_prefix_field(&e, "handler");
@@ -464,40 +448,10 @@ static int email_start(void *state, const struct act_handler_call *call,
     return ACT_OK;
 }
 
-/* The synchronous path (callers without done callbacks): start, then wait. */
-struct sync_wait {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool done;
-    int rc;
-};
-
-static void on_sync_done(void *ud, int rc)
-{
-    struct sync_wait *w = ud;
-
-    pthread_mutex_lock(&w->lock);
-    w->rc = rc;
-    w->done = true;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-}
-
 static int email_execute(void *state, const struct act_handler_call *call,
                          struct act_handler_result *res)
 {
-    struct sync_wait w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    int rc = email_start(state, call, res, on_sync_done, &w);
-
-    if (rc < 0)
-        return rc;
-    pthread_mutex_lock(&w.lock);
-    while (!w.done)
-        pthread_cond_wait(&w.cond, &w.lock);
-    pthread_mutex_unlock(&w.lock);
-    pthread_mutex_destroy(&w.lock);
-    pthread_cond_destroy(&w.cond);
-    return w.rc;
+    return act_handler_execute_sync(email_start, state, call, res);
 }
 
 #define ADDR_SCHEMA "{\"type\":\"string\",\"maxLength\":65536}"

@@ -59,6 +59,20 @@ void act_hbuf_add(struct act_hbuf *b, const char *s, size_t n);
  * one pass.  thread: any */
 void act_hbuf_json(struct act_hbuf *b, const json_t *v);
 
+/* The template scope of an attempt, a new object: {event (when there is
+ * one), input, config, execution: {id, root_id, attempt, action}}; the
+ * members are borrowed references of the call's values.  thread: any */
+json_t *act_handler_scope(const struct act_handler_call *call);
+
+/* execute() for kinds that only have start(): start the attempt and wait
+ * for its done callback; returns what start or done returned.
+ * thread: worker */
+int act_handler_execute_sync(int (*start)(void *, const struct act_handler_call *,
+                                          struct act_handler_result *, act_handler_done_fn *,
+                                          void *),
+                             void *state, const struct act_handler_call *call,
+                             struct act_handler_result *res);
+
 /* Compact JSON text of `v` (any value; NULL gives "null"), a new string the
  * caller frees with act_free; *len receives its length.  thread: any */
 char *act_handler_dump(const json_t *v, size_t *len);

@@ -533,17 +533,10 @@ static int run_pooled(struct sql_state *st, struct act_sql_run *run)
  * password, so no template can put it into a statement. */
 static json_t *make_scope(const struct act_handler_call *call)
 {
-    json_t *scope = json_object(), *cfg = json_copy((json_t *)call->config);
+    json_t *scope = act_handler_scope(call), *cfg = json_copy((json_t *)call->config);
 
-    if (call->event)
-        json_object_set(scope, "event", (json_t *)call->event);
-    json_object_set(scope, "input", (json_t *)call->input);
     json_object_del(cfg, "password");
     json_object_set_new(scope, "config", cfg ? cfg : json_object());
-    json_object_set_new(scope, "execution",
-                        json_pack("{s:s?, s:s?, s:i, s:s?}", "id", call->execution_id, "root_id",
-                                  call->root_id, "attempt", call->attempt, "action",
-                                  call->action_name));
     return scope;
 }
 

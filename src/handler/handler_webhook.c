@@ -53,7 +53,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/crypto.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -516,40 +515,10 @@ int act_webhook_start(void *state, const struct act_handler_call *call,
     return ACT_OK;
 }
 
-/* The synchronous path (callers without done callbacks): start, then wait. */
-struct sync_wait {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool done;
-    int rc;
-};
-
-static void on_sync_done(void *ud, int rc)
-{
-    struct sync_wait *w = ud;
-
-    pthread_mutex_lock(&w->lock);
-    w->rc = rc;
-    w->done = true;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-}
-
 int act_webhook_execute(void *state, const struct act_handler_call *call,
                         struct act_handler_result *res)
 {
-    struct sync_wait w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    int rc = act_webhook_start(state, call, res, on_sync_done, &w);
-
-    if (rc < 0)
-        return rc;
-    pthread_mutex_lock(&w.lock);
-    while (!w.done)
-        pthread_cond_wait(&w.cond, &w.lock);
-    pthread_mutex_unlock(&w.lock);
-    pthread_mutex_destroy(&w.lock);
-    pthread_cond_destroy(&w.cond);
-    return w.rc;
+    return act_handler_execute_sync(act_webhook_start, state, call, res);
 }
 
 const struct act_handler_ops act_handler_webhook_ops = {

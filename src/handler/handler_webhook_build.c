@@ -71,21 +71,6 @@ void act_webhook_req_release(struct act_webhook_req *req)
 
 /* ---- rendering ---- */
 
-/* The template scope of an attempt: {event, input, config, execution}. */
-static json_t *make_scope(const struct act_handler_call *call)
-{
-    json_t *scope = json_object();
-
-    if (call->event)
-        json_object_set(scope, "event", (json_t *)call->event);
-    json_object_set(scope, "input", (json_t *)call->input);
-    json_object_set(scope, "config", (json_t *)call->config);
-    json_object_set_new(scope, "execution",
-                        json_pack("{s:s?,s:i,s:s?}", "id", call->execution_id, "attempt",
-                                  call->attempt, "action", call->action_name));
-    return scope;
-}
-
 /* A rendered value that went wrong is the event's doing, not luck: the
  * same event renders the same way, so the failure is permanent.  It is an
  * attempt's failure (ACT_EPLUGIN), not a refused spec, whatever the
@@ -285,7 +270,7 @@ int act_webhook_build(const void *state, const struct act_handler_call *call,
                       struct act_webhook_req *req, struct act_handler_result *res)
 {
     const struct act_webhook_state *st = state;
-    json_t *scope = needs_scope(st) ? make_scope(call) : NULL;
+    json_t *scope = needs_scope(st) ? act_handler_scope(call) : NULL;
     struct act_err err = {0};
     int rc;
 
