@@ -88,6 +88,7 @@ void act_webhook_desc_release(struct act_webhook_desc *d)
     json_decref(d->query);
     json_decref(d->headers);
     json_decref(d->body);
+    act_free(d->ca_file);
     if (d->auth_line)
         act_secret_free(d->auth_line);
     if (d->ctx_free)
@@ -192,6 +193,8 @@ static int webhook_open(const json_t *handler, const json_t *config, void **stat
     else if ((rc = act_webhook_parse_url(json_string_value(url), &d.url, NULL, 0, err)) < 0)
         return rc;
     d.headers = json_deep_copy(json_object_get(handler, "headers"));
+    if (json_is_string(json_object_get(handler, "ca_file")))
+        d.ca_file = act_xstrdup(json_string_value(json_object_get(handler, "ca_file")));
     if (body) {
         d.body_mode = ACT_WEBHOOK_BODY_TEMPLATE;
         d.body = json_deep_copy(body);
@@ -458,6 +461,8 @@ static void set_options(struct attempt *a)
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    if (a->st->d.ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, a->st->d.ca_file);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)a->connect_ms);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)a->max_response);
@@ -542,6 +547,9 @@ const struct act_handler_ops act_handler_webhook_ops = {
         "\"default\":10000},"
         "\"connect_timeout_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":600000,"
         "\"default\":10000},"
+        "\"ca_file\":{\"type\":\"string\",\"pattern\":\"^/\",\"maxLength\":4096,"
+        "\"description\":\"PEM file of the CAs to trust for https instead of the system's "
+        "(a private CA)\"},"
         "\"max_response_bytes\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":67108864,"
         "\"default\":1048576}},"
         "\"$defs\":{\"config\":{\"type\":\"object\",\"properties\":{"

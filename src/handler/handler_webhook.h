@@ -110,6 +110,7 @@ struct act_webhook_desc {
     size_t n_keys;
     int64_t timeout_ms, connect_timeout_ms; /* 0: default / min(10 s, timeout) */
     size_t max_response;     /* 0: the default (1 MiB) */
+    char *ca_file;           /* heap: PEM file of CAs to trust instead of the system's, or NULL */
     act_webhook_shape_fn *shape;
     act_webhook_sign_fn *sign;
     act_webhook_interpret_fn *interpret;

@@ -29,10 +29,12 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* ---- templates and text ---- */
 
@@ -426,10 +428,30 @@ int act_webhook_form_encode(struct act_hbuf *b, const json_t *obj, struct act_er
 
 /* ---- kind `webhook` ---- */
 
+/* handler.ca_file: an absolute path to a readable file (checked again by
+ * libcurl at each attempt: a file removed later fails the attempt). */
+static int check_ca_file(const json_t *v, struct act_err *err)
+{
+    const char *path = json_string_value(v);
+
+    if (!v)
+        return ACT_OK;
+    if (!path || path[0] != '/' || strlen(path) > 4096)
+        return act_err_field(err, ACT_EUNPROC, "handler.ca_file",
+                             "ca_file must be an absolute path of at most 4096 bytes");
+    if (access(path, R_OK) < 0)
+        return act_err_field(err, ACT_EUNPROC, "handler.ca_file", "ca_file %.200s: %s", path,
+                             strerror(errno));
+    return ACT_OK;
+}
+
 int act_webhook_spec_validate(const json_t *handler, const json_t *config, struct act_err *err)
 {
-    static const char *const members[] = {"url", "method", "headers", "body", "timeout_ms",
-                                          "connect_timeout_ms", "max_response_bytes", NULL};
+    static const char *const members[] = {"url",        "method",
+                                          "headers",    "body",
+                                          "timeout_ms", "connect_timeout_ms",
+                                          "max_response_bytes", "ca_file",
+                                          NULL};
     struct act_webhook_key keys[ACT_WEBHOOK_MAX_SECRETS];
     size_t n_keys;
     int rc;
@@ -442,7 +464,8 @@ int act_webhook_spec_validate(const json_t *handler, const json_t *config, struc
                                         NULL, NULL, err)) < 0 ||
         (rc = act_webhook_check_limits(handler, err)) < 0 ||
         (rc = act_webhook_check_template(json_object_get(handler, "body"), "handler.body",
-                                         err)) < 0)
+                                         err)) < 0 ||
+        (rc = check_ca_file(json_object_get(handler, "ca_file"), err)) < 0)
         return rc;
     rc = act_webhook_load_keys(config, keys, &n_keys, err);
     OPENSSL_cleanse(keys, sizeof(keys));

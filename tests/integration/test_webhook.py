@@ -198,6 +198,105 @@ def test_refused(rc):
               "ACTIOND_EGRESS_ALLOW=127.0.0.0/8 admits loopback")
 
 
+class TlsReceiver:
+    """An HTTPS receiver on 127.0.0.1:0 (Python's http.server + ssl) with a
+    self-signed certificate made by the openssl CLI for this run; it checks
+    each delivery's Standard Webhooks signature itself (hmac, an independent
+    implementation) and records it.  .port, .ca (the certificate file),
+    .records."""
+
+    def __enter__(self):
+        import base64
+        import hashlib
+        import hmac
+        import http.server
+        import ssl
+        import threading
+
+        self.tmp = tempfile.mkdtemp(prefix="actiond-tls-")
+        self.ca = os.path.join(self.tmp, "cert.pem")
+        key = os.path.join(self.tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", self.ca], check=True, capture_output=True)
+        self.records = []
+        secret = base64.b64decode(SECRET[len("whsec_"):])
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                wid = self.headers.get("webhook-id", "")
+                ts = self.headers.get("webhook-timestamp", "")
+                want = base64.b64encode(hmac.new(secret, f"{wid}.{ts}.".encode() + body,
+                                                 hashlib.sha256).digest()).decode()
+                sigs = self.headers.get("webhook-signature", "").split()
+                outer.records.append({"id": wid, "body": body.decode(),
+                                      "verified": ("v1," + want) in sigs,
+                                      "tls": isinstance(self.connection, ssl.SSLSocket)})
+                reply = b'{"tls": true}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.ca, key)
+        self.srv.socket = ctx.wrap_socket(self.srv.socket, server_side=True)
+        self.port = self.srv.server_address[1]
+        self.thr = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.thr.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.srv.shutdown()
+        self.srv.server_close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
+
+def test_https(d):
+    """HTTPS: trusted through handler.ca_file, refused without it."""
+    if not shutil.which("openssl"):
+        t.skip("the openssl CLI is missing (it makes the test certificate)", "https")
+        return
+    with TlsReceiver() as tr:
+        url = f"https://127.0.0.1:{tr.port}/hook"
+        a = webhook_action(d, "wh_tls", url, "tls.ok")
+        r = d.request("PUT", f"/v1/actions/{a['id']}",
+                      {"name": "wh_tls", "handler": {"kind": "webhook", "url": url,
+                                                     "ca_file": tr.ca},
+                       "config": {"secret": SECRET}}) if a else None
+        t.ok(r is not None and r.status == 200, "handler.ca_file is accepted", r)
+        r = d.request("POST", "/v1/events", {"type": "tls.ok", "source": "it",
+                                             "data": {"n": 1}})
+        ids = exec_ids(r.json or {})
+        f = wait_final(d, ids[0]) if ids else None
+        t.ok(chain_final(f or {}).get("status") == "succeeded", "delivered over https",
+             chain_final(f or {}))
+        t.is_((f or {}).get("output"), {"tls": True}, "the output is the receiver's answer")
+        t.ok(len(tr.records) == 1 and tr.records[0]["tls"] and tr.records[0]["verified"],
+             "the receiver got one TLS request with a valid signature", tr.records)
+
+        webhook_action(d, "wh_tls_untrusted", url, "tls.untrusted",
+                       retry_policy={"max_retries": 0})
+        r = d.request("POST", "/v1/events", {"type": "tls.untrusted", "source": "it"})
+        ids = exec_ids(r.json or {})
+        f = wait_final(d, ids[0]) if ids else None
+        last = chain_final(f or {})
+        t.ok(last.get("status") in ("failed", "dead") and
+             "certificate" in (last.get("error") or "").lower(),
+             "without ca_file the self-signed certificate is refused", last.get("error"))
+        t.is_(len(tr.records), 1, "and nothing reached the receiver")
+
+
 def main():
     if not shutil.which("node") or not os.path.isdir(os.path.join(NODE_DIR, "node_modules",
                                                                   "standardwebhooks")):
@@ -208,6 +307,7 @@ def main():
         with Daemon(extra_args=["--egress-allow", "127.0.0.0/8"]) as d:
             test_delivery(d, rc)
             test_retry(d, rc)
+            test_https(d)
         test_refused(rc)
     return t.done()
 
