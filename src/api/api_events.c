@@ -149,35 +149,73 @@ static struct ingest_ctx *ctx_new(size_t n, bool batch)
     return c;
 }
 
+/* {"results": [...]} from each member's reply text or error entry. */
+static void batch_reply(struct ingest_ctx *c, char **texts, size_t *lens,
+                        struct act_api_resp *resp)
+{
+    static const char head[] = "{\"results\":[", tail[] = "]}";
+    size_t total = sizeof(head) + sizeof(tail), at = 0;
+    char *out;
+
+    for (size_t i = 0; i < c->n; i++) /* error entries as text too */
+        if (c->slots[i])
+            texts[i] = act_api_json_dump(c->slots[i], &lens[i]);
+    for (size_t i = 0; i < c->n; i++)
+        total += (texts[i] ? lens[i] : 4) + 1;
+    out = act_xmalloc(total);
+    memcpy(out, head, sizeof(head) - 1);
+    at = sizeof(head) - 1;
+    for (size_t i = 0; i < c->n; i++) {
+        if (i)
+            out[at++] = ',';
+        if (texts[i]) {
+            memcpy(out + at, texts[i], lens[i]);
+            at += lens[i];
+        } else { /* cannot happen: every member has a reply or an error */
+            memcpy(out + at, "null", 4);
+            at += 4;
+        }
+    }
+    memcpy(out + at, tail, sizeof(tail) - 1);
+    at += sizeof(tail) - 1;
+    act_api_reply_text(resp, 202, out, at);
+}
+
 /* Runs on a pool thread after the commit: the 202 (or the failure). */
 static void ingest_finish(void *ud, struct act_api_resp *resp)
 {
     struct ingest_ctx *c = ud;
-    json_t **replies = act_xcalloc(c->nv ? c->nv : 1, sizeof(*replies)), *results;
+    size_t nv = c->nv ? c->nv : 1;
+    char **replies = act_xcalloc(nv, sizeof(*replies)), **texts = NULL;
+    size_t *rlens = act_xcalloc(nv, sizeof(*rlens)), *lens = NULL;
     struct act_err err = {0};
-    int rc = act_engine_ingest_end(c->h, replies, &err);
+    int rc = act_engine_ingest_end_text(c->h, replies, rlens, &err);
 
-    if (rc < 0 || !c->batch) {
-        act_api_reply_result(resp, rc, 202, rc < 0 ? NULL : replies[0], &err);
-        if (rc < 0)
-            json_decref(replies[0]);
-        goto out;
+    if (rc < 0) {
+        if (err.code >= 0) /* the engine failed without filling err */
+            err.code = rc;
+        act_api_reply_err(resp, &err);
+    } else if (!c->batch) {
+        act_api_reply_text(resp, 202, replies[0], rlens[0]);
+        replies[0] = NULL;
+    } else {
+        texts = act_xcalloc(c->n, sizeof(*texts));
+        lens = act_xcalloc(c->n, sizeof(*lens));
+        for (size_t j = 0; j < c->nv; j++) {
+            texts[c->where[j]] = replies[j];
+            lens[c->where[j]] = rlens[j];
+            replies[j] = NULL;
+        }
+        batch_reply(c, texts, lens, resp);
+        for (size_t i = 0; i < c->n; i++)
+            act_free(texts[i]);
     }
-    for (size_t j = 0; j < c->nv; j++) {
-        c->slots[c->where[j]] = replies[j] ? replies[j]
-                                           : json_pack("{s:o}", "error",
-                                                       act_api_problem_new(500, NULL, "no reply",
-                                                                           NULL));
-        replies[j] = NULL;
-    }
-    results = json_array();
-    for (size_t i = 0; i < c->n; i++) {
-        json_array_append_new(results, c->slots[i]);
-        c->slots[i] = NULL;
-    }
-    act_api_reply_json(resp, 202, json_pack("{s:o}", "results", results));
-out:
+    for (size_t j = 0; j < c->nv; j++)
+        act_free(replies[j]);
     act_free(replies);
+    act_free(rlens);
+    act_free(texts);
+    act_free(lens);
     ctx_free(c);
 }
 

@@ -183,6 +183,8 @@ json_t *act_api_problem_from_err(const struct act_err *err);
 /* Answer `status` with `body` (takes ownership; NULL sends no body).
  * thread: any */
 void act_api_reply_json(struct act_api_resp *resp, int status, json_t *body);
+/* Answer JSON already in text form (heap, taken: freed with act_free). */
+void act_api_reply_text(struct act_api_resp *resp, int status, char *text, size_t len);
 
 /* Answer with a problem.  thread: any */
 void act_api_reply_problem(struct act_api_resp *resp, int status, const char *slug,

@@ -151,6 +151,13 @@ void act_api_reply_json(struct act_api_resp *resp, int status, json_t *body)
     resp->content_type = NULL;
 }
 
+void act_api_reply_text(struct act_api_resp *resp, int status, char *text, size_t len)
+{
+    act_api_reply_json(resp, status, NULL);
+    resp->text = text;
+    resp->text_len = len;
+}
+
 void act_api_reply_problem(struct act_api_resp *resp, int status, const char *slug,
                            const char *field, const char *fmt, ...)
 {

@@ -16,6 +16,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -228,6 +229,100 @@ static json_t *ingest_reply(struct ingest_event *ev)
                      "executions", execs);
 }
 
+/* A growing text buffer for the replies. */
+struct tbuf {
+    char *p;
+    size_t len, cap;
+};
+
+static void tb_add(struct tbuf *b, const char *s, size_t n)
+{
+    if (b->cap - b->len < n + 1) {
+        size_t cap = b->cap ? b->cap : 256;
+
+        while (cap - b->len < n + 1)
+            cap *= 2;
+        b->p = act_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+#define TB_LIT(b, lit) tb_add((b), (lit), sizeof(lit) - 1)
+
+/* s as a JSON string.  Every id written here is a UUID we generated, but
+ * quotes, backslashes and control characters are escaped anyway, so an id
+ * of another shape can never break the document. */
+static void tb_str(struct tbuf *b, const char *s)
+{
+    const char *run = s;
+
+    TB_LIT(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        tb_add(b, run, (size_t)(s - run));
+        if (c == '"') {
+            TB_LIT(b, "\\\"");
+        } else if (c == '\\') {
+            TB_LIT(b, "\\\\");
+        } else {
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            tb_add(b, esc, strlen(esc));
+        }
+        run = s + 1;
+    }
+    tb_add(b, run, (size_t)(s - run));
+    TB_LIT(b, "\"");
+}
+
+static int tb_dump_cb(const char *s, size_t n, void *ud)
+{
+    tb_add(ud, s, n);
+    return 0;
+}
+
+/* ingest_reply() as text. */
+static char *ingest_reply_text(struct ingest_event *ev, size_t *len)
+{
+    struct tbuf b = {0};
+    bool first = true;
+
+    TB_LIT(&b, "{\"event_id\":");
+    tb_str(&b, ev->event_id);
+    if (ev->duplicate) {
+        TB_LIT(&b, ",\"duplicate\":true,\"executions\":");
+        if (!ev->dup_execs ||
+            json_dump_callback(ev->dup_execs, tb_dump_cb, &b, JSON_COMPACT) != 0)
+            TB_LIT(&b, "[]");
+    } else {
+        TB_LIT(&b, ",\"duplicate\":false,\"executions\":[");
+        for (size_t j = 0; j < ev->n_hits; j++) {
+            const struct ingest_hit *h = &ev->hits[j];
+
+            if (!h->exec_id[0])
+                continue;
+            tb_add(&b, first ? "{\"id\":" : ",{\"id\":", first ? 6 : 7);
+            tb_str(&b, h->exec_id);
+            TB_LIT(&b, ",\"action_id\":");
+            tb_str(&b, h->action->id);
+            TB_LIT(&b, ",\"subscription_id\":");
+            tb_str(&b, h->sub_id);
+            TB_LIT(&b, "}");
+            first = false;
+        }
+        TB_LIT(&b, "]");
+    }
+    TB_LIT(&b, "}");
+    *len = b.len;
+    return b.p;
+}
+
 struct act_ingest {
     struct act_engine *e;
     struct op op;
@@ -312,6 +407,22 @@ int act_engine_ingest_end(struct act_ingest *h, json_t **replies, struct act_err
 
     for (size_t i = 0; i < h->n; i++)
         replies[i] = rc == ACT_OK ? ingest_reply(&h->evs[i]) : NULL;
+    if (rc < 0 && err)
+        *err = h->op.err;
+    ingest_free(h);
+    return rc;
+}
+
+int act_engine_ingest_end_text(struct act_ingest *h, char **texts, size_t *lens,
+                               struct act_err *err)
+{
+    int rc = h->op.rc;
+
+    for (size_t i = 0; i < h->n; i++) {
+        texts[i] = rc == ACT_OK ? ingest_reply_text(&h->evs[i], &lens[i]) : NULL;
+        if (rc < 0)
+            lens[i] = 0;
+    }
     if (rc < 0 && err)
         *err = h->op.err;
     ingest_free(h);

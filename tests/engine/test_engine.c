@@ -140,6 +140,77 @@ static void test_basic(struct act_engine *e)
     json_decref(r);
 }
 
+static void on_ingest_done(void *ud)
+{
+    __atomic_store_n((int *)ud, 1, __ATOMIC_RELEASE);
+}
+
+/* One event through act_engine_ingest_begin + act_engine_ingest_end_text:
+ * the reply text, parsed (it must be JSON). */
+static json_t *emit_text(struct act_engine *e, const char *event, char **text_out)
+{
+    json_t *ev = J(event), *parsed;
+    struct act_ingest *h = NULL;
+    struct act_err err = {0};
+    int done = 0;
+    char *text = NULL;
+    size_t len = 0;
+
+    if (act_engine_ingest_begin(e, &ev, 1, on_ingest_done, &done, &h, &err) < 0) {
+        fprintf(stderr, "ingest_begin: %s\n", err.msg);
+        abort();
+    }
+    while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    if (act_engine_ingest_end_text(h, &text, &len, &err) < 0) {
+        fprintf(stderr, "ingest_end_text: %s\n", err.msg);
+        abort();
+    }
+    json_decref(ev);
+    ok(text && strlen(text) == len, "the reply text has the length given");
+    parsed = json_loadb(text, len, 0, NULL);
+    ok(parsed != NULL, "the reply text is JSON: %s", text);
+    *text_out = text;
+    return parsed;
+}
+
+/* The HTTP intake's reply text is the same document as the tree replies,
+ * with ids that need JSON escaping, duplicates and unmatched events. */
+static void test_reply_text(struct act_engine *e)
+{
+    static const char ev[] = "{\"id\":\"q\\\"b\\\\c\\nd\\u0001\",\"source\":\"/t\","
+                             "\"type\":\"reply.x\",\"specversion\":\"1.0\",\"data\":{}}";
+    char a[40], *text;
+    json_t *first, *tree, *dup, *none;
+
+    subtest("ingest replies as text");
+    create_action(e, "{\"name\":\"reply_noop\",\"handler\":{\"kind\":\"noop\"}}", a);
+    subscribe(e, a, "[\"reply.*\"]", 0);
+    subscribe(e, a, "[\"reply.x\"]", 0);
+    first = emit_text(e, ev, &text);
+    act_free(text);
+    is_int(json_array_size(json_object_get(first, "executions")), 2,
+           "two subscriptions: two executions in the text reply");
+    ok(json_is_false(json_object_get(first, "duplicate")), "first delivery: duplicate false");
+    tree = emit(e, ev); /* a duplicate now, answered as a tree */
+    dup = emit_text(e, ev, &text);
+    act_free(text);
+    ok(json_equal(dup, tree), "a duplicate's text reply equals its tree reply");
+    ok(json_equal(json_object_get(first, "executions"), json_object_get(tree, "executions")),
+       "and names the first delivery's executions");
+    is_str(str(first, "event_id"), str(tree, "event_id"), "with the same event id");
+    none = emit_text(e, "{\"type\":\"unmatched.x\",\"source\":\"/t\",\"data\":{}}", &text);
+    ok(json_is_array(json_object_get(none, "executions")) &&
+           json_array_size(json_object_get(none, "executions")) == 0 &&
+           json_is_false(json_object_get(none, "duplicate")) && str(none, "event_id"),
+       "an unmatched event: an event id and no executions: %s", text);
+    act_free(text);
+    json_decref(first);
+    json_decref(tree);
+    json_decref(dup);
+    json_decref(none);
+}
+
 /* A claimed execution still waiting for the (single) worker is cancelled:
  * its handler must never run. */
 static void test_cancel_queued(struct act_engine *e)
@@ -516,6 +587,7 @@ int main(void)
     test_flow_control(e);
     test_explain_metrics_validation(e);
     test_docs_and_flow(e);
+    test_reply_text(e); /* last: its subscriptions would change explain's counts */
     act_engine_close(e);
     test_recovery();
     test_lease_expiry();
