@@ -6,7 +6,9 @@
 #include "tap.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void test_err(void)
 {
@@ -27,6 +29,27 @@ static void test_time(void)
     is_int(act_time_parse_rfc3339("2026-11-22T00:50:23.123Z", &us), 0, "parse Z form");
     is_str(act_time_format_rfc3339(us, buf, sizeof(buf)), "2026-11-22T00:50:23.123Z",
            "format round-trips");
+    {
+        /* the hand-written formatter against strftime-style reference text */
+        int bad = 0;
+
+        srand(7);
+        for (int i = 0; i < 20000; i++) {
+            int64_t t = ((int64_t)rand() << 31 | rand()) % 253402300800000000LL; /* < year 10000 */
+            time_t secs = (time_t)(t / 1000000);
+            struct tm tm;
+            char want[96];
+
+            gmtime_r(&secs, &tm);
+            snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, (int)((t % 1000000) / 1000));
+            bad += strcmp(act_time_format_rfc3339(t, buf, sizeof(buf)), want) != 0;
+        }
+        is_int(bad, 0, "rfc3339 formatting matches the reference for 20,000 random instants");
+        is_str(act_time_format_rfc3339(-5, buf, sizeof(buf)), "1970-01-01T00:00:00.000Z",
+               "negative instants format as the epoch");
+    }
     is_int(act_time_parse_rfc3339("1970-01-01T01:00:00+01:00", &us), 0, "parse offset");
     is_int(us, 0, "offset applied");
     ok(act_time_parse_rfc3339("2026-13-01T00:00:00Z", &us) < 0, "month 13 rejected");
