@@ -94,7 +94,8 @@ int act_subscription_normalize(const json_t *body, const json_t *base, json_t **
  * repeat an id nobody sent).  A missing source becomes "actiond", a missing
  * time `now_us`.
  * type: 1..ACT_EVENT_TYPE_MAX printable chars without spaces.  *out is a new
- * reference.  thread: any */
+ * reference; its `data` is in's data itself (a reference, not a copy), so
+ * neither may be modified afterwards.  thread: any */
 int act_event_normalize(const json_t *in, int64_t now_us, json_t **out, struct act_err *err);
 
 /* True when a config key names a secret (secret, password, token, api_key,

@@ -165,7 +165,9 @@ static int get_data(const json_t *in, bool ce, json_t *doc, struct act_err *err)
         if (!base64_ok(json_string_value(b64), json_string_length(b64)))
             return act_err_field(err, ACT_EINVAL, "data_base64", "must be valid base64");
     }
-    json_object_set_new(doc, "data", data ? json_deep_copy(data) : json_null());
+    /* Shared, not copied (a deep copy was a tenth of the intake): the
+     * request document is only read and then released. */
+    json_object_set_new(doc, "data", data ? json_incref(data) : json_null());
     if (b64)
         json_object_set_new(doc, "data_base64", json_copy(b64));
     return ACT_OK;
