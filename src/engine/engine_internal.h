@@ -156,6 +156,8 @@ struct item {
     int64_t started_mono, finished_us;
     int rc;
     struct act_handler_result res;
+    char *out_text, *detail_text;     /* res.output / res.error_detail as JSON text,
+                                       * made by complete() off the writer thread */
     bool released;                    /* drained before it started */
     atomic_bool cancel_requested;     /* cancelled while claimed (queued or running) */
     struct act_engine *engine;        /* for asynchronous completions */

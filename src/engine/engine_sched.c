@@ -127,6 +127,8 @@ void act_item_free(struct item *it)
     json_decref(it->input);
     act_free(it->flow_execution_id);
     act_handler_result_release(&it->res);
+    act_free(it->out_text);
+    act_free(it->detail_text);
     act_free(it);
 }
 
@@ -481,13 +483,15 @@ static int finish_attempt(struct act_engine *e, struct item *it, bool ok, const 
     f.id = it->id;
     f.lease_token = it->token;
     f.status = ok ? ACT_EXEC_SUCCEEDED : retry ? ACT_EXEC_FAILED : ACT_EXEC_DEAD;
-    if (ok && it->res.output && !json_is_null(it->res.output))
+    /* complete() serialised the result on its thread; an item finished
+     * another way (cancelled, lease lost, drained) has no texts. */
+    if (ok && !it->out_text && it->res.output && !json_is_null(it->res.output))
         out = json_dumps(it->res.output, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (it->res.error_detail)
+    if (!it->detail_text && it->res.error_detail)
         detail = json_dumps(it->res.error_detail, JSON_COMPACT | JSON_ENCODE_ANY);
-    f.output = out ? out : ok ? "null" : NULL;
+    f.output = it->out_text && ok ? it->out_text : out ? out : ok ? "null" : NULL;
     f.error = ok ? NULL : error;
-    f.error_detail = detail;
+    f.error_detail = it->detail_text ? it->detail_text : detail;
     f.started_at = started;
     f.finished_at = it->finished_us ? it->finished_us : now;
     rc = e->store->ops->exec_finish(e->store, &f, err);

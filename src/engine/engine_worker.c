@@ -23,6 +23,12 @@
 static void complete(struct act_engine *e, struct item *it)
 {
     it->finished_us = act_time_now_us();
+    /* Serialise the result here rather than on the writer thread, the
+     * engine's bottleneck. */
+    if (it->rc == ACT_OK && it->res.output && !json_is_null(it->res.output))
+        it->out_text = json_dumps(it->res.output, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (it->res.error_detail)
+        it->detail_text = json_dumps(it->res.error_detail, JSON_COMPACT | JSON_ENCODE_ANY);
     if (it->rc == ACT_OK) {
         /* Success needs no retry: drop the event here, off the writer thread
          * (the last reference often frees the whole event document). */
