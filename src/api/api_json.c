@@ -15,6 +15,7 @@
 #include "api/api_internal.h"
 
 #include "base/alloc.h"
+#include "base/json_text.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -93,38 +94,7 @@ bool act_api_media_is_json(const char *content_type)
     return n > 5 && strcmp(mt + n - 5, "+json") == 0 && strchr(mt, '/') != NULL;
 }
 
-struct dump_buf {
-    char *p;
-    size_t len, cap;
-};
-
-static int dump_cb(const char *chunk, size_t size, void *ud)
-{
-    struct dump_buf *b = ud;
-
-    if (b->len + size + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-
-        while (cap < b->len + size + 1)
-            cap *= 2;
-        b->p = act_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, chunk, size);
-    b->len += size;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
 char *act_api_json_dump(const json_t *v, size_t *len)
 {
-    struct dump_buf b = {NULL, 0, 0};
-
-    json_dump_callback(v, dump_cb, &b, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!b.p) {
-        b.p = act_xstrdup("null");
-        b.len = 4;
-    }
-    *len = b.len;
-    return b.p;
+    return act_json_text(v, len);
 }

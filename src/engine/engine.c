@@ -14,6 +14,7 @@
 #include "engine/engine_internal.h"
 
 #include "base/alloc.h"
+#include "base/json_text.h"
 #include "base/log.h"
 
 #include <stdio.h>
@@ -229,96 +230,45 @@ static json_t *ingest_reply(struct ingest_event *ev)
                      "executions", execs);
 }
 
-/* A growing text buffer for the replies. */
-struct tbuf {
-    char *p;
-    size_t len, cap;
-};
-
-static void tb_add(struct tbuf *b, const char *s, size_t n)
-{
-    if (b->cap - b->len < n + 1) {
-        size_t cap = b->cap ? b->cap : 256;
-
-        while (cap - b->len < n + 1)
-            cap *= 2;
-        b->p = act_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-#define TB_LIT(b, lit) tb_add((b), (lit), sizeof(lit) - 1)
-
-/* s as a JSON string.  Every id written here is a UUID we generated, but
- * quotes, backslashes and control characters are escaped anyway, so an id
- * of another shape can never break the document. */
-static void tb_str(struct tbuf *b, const char *s)
-{
-    const char *run = s;
-
-    TB_LIT(b, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[8];
-
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        tb_add(b, run, (size_t)(s - run));
-        if (c == '"') {
-            TB_LIT(b, "\\\"");
-        } else if (c == '\\') {
-            TB_LIT(b, "\\\\");
-        } else {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            tb_add(b, esc, strlen(esc));
-        }
-        run = s + 1;
-    }
-    tb_add(b, run, (size_t)(s - run));
-    TB_LIT(b, "\"");
-}
-
-static int tb_dump_cb(const char *s, size_t n, void *ud)
-{
-    tb_add(ud, s, n);
-    return 0;
-}
-
 /* ingest_reply() as text. */
 static char *ingest_reply_text(struct ingest_event *ev, size_t *len)
 {
-    struct tbuf b = {0};
+    struct act_buf b = {0};
     bool first = true;
 
-    TB_LIT(&b, "{\"event_id\":");
-    tb_str(&b, ev->event_id);
+#define LIT(lit) act_buf_add(&b, (lit), sizeof(lit) - 1)
+#define STR(s) act_buf_json_str(&b, (s), strlen(s))
+    LIT("{\"event_id\":");
+    STR(ev->event_id);
     if (ev->duplicate) {
-        TB_LIT(&b, ",\"duplicate\":true,\"executions\":");
-        if (!ev->dup_execs ||
-            json_dump_callback(ev->dup_execs, tb_dump_cb, &b, JSON_COMPACT) != 0)
-            TB_LIT(&b, "[]");
+        LIT(",\"duplicate\":true,\"executions\":");
+        if (ev->dup_execs)
+            act_buf_json(&b, ev->dup_execs);
+        else
+            LIT("[]");
     } else {
-        TB_LIT(&b, ",\"duplicate\":false,\"executions\":[");
+        LIT(",\"duplicate\":false,\"executions\":[");
         for (size_t j = 0; j < ev->n_hits; j++) {
             const struct ingest_hit *h = &ev->hits[j];
 
             if (!h->exec_id[0])
                 continue;
-            tb_add(&b, first ? "{\"id\":" : ",{\"id\":", first ? 6 : 7);
-            tb_str(&b, h->exec_id);
-            TB_LIT(&b, ",\"action_id\":");
-            tb_str(&b, h->action->id);
-            TB_LIT(&b, ",\"subscription_id\":");
-            tb_str(&b, h->sub_id);
-            TB_LIT(&b, "}");
+            if (!first)
+                LIT(",");
+            LIT("{\"id\":");
+            STR(h->exec_id);
+            LIT(",\"action_id\":");
+            STR(h->action->id);
+            LIT(",\"subscription_id\":");
+            STR(h->sub_id);
+            LIT("}");
             first = false;
         }
-        TB_LIT(&b, "]");
+        LIT("]");
     }
-    TB_LIT(&b, "}");
+    LIT("}");
+#undef LIT
+#undef STR
     *len = b.len;
     return b.p;
 }
@@ -352,7 +302,7 @@ static int ingest_prepare(struct act_engine *e, json_t *const *events, size_t n,
         if (!ev->client_id) /* unnamed: its CloudEvents id is our event id */
             json_object_set_new(events[i], "id", json_string(ev->event_id));
         ev->event = json_incref(events[i]);
-        ev->text = json_dumps(events[i], JSON_COMPACT);
+        ev->text = act_json_text(events[i], NULL);
     }
     pthread_rwlock_rdlock(&e->cat_lock);
     for (size_t i = 0; i < n; i++)

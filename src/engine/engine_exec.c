@@ -16,6 +16,7 @@
 #include "engine/engine_internal.h"
 
 #include "base/alloc.h"
+#include "base/json_text.h"
 #include "base/log.h"
 
 #include <string.h>
@@ -304,7 +305,7 @@ static int new_exec_fn(struct act_engine *e, void *arg, struct act_err *err)
         snprintf(n->it->sub_id, sizeof(n->it->sub_id), "%s", n->sub_id);
     n->it->flow_execution_id = n->flow_execution_id ? act_xstrdup(n->flow_execution_id) : NULL;
     n->it->priority = a->spec.priority;
-    input = json_dumps(n->input, JSON_COMPACT | JSON_ENCODE_ANY);
+    input = act_json_text(n->input, NULL);
     x.id = n->it->id;
     x.action_id = a->id;
     x.event_id = n->event_id;

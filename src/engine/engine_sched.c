@@ -23,6 +23,7 @@
 #include "engine/engine_internal.h"
 
 #include "base/alloc.h"
+#include "base/json_text.h"
 #include "base/log.h"
 
 #include <math.h>
@@ -429,7 +430,7 @@ static int schedule_retry(struct act_engine *e, struct item *it, int64_t delay_m
 {
     struct item *r = act_item_new(e, it->action);
     struct act_exec_rec x = {0};
-    char *input = it->input ? json_dumps(it->input, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *input = it->input ? act_json_text(it->input, NULL) : NULL;
     int rc;
 
     memcpy(r->event_id, it->event_id, sizeof(r->event_id));
@@ -486,9 +487,9 @@ static int finish_attempt(struct act_engine *e, struct item *it, bool ok, const 
     /* complete() serialised the result on its thread; an item finished
      * another way (cancelled, lease lost, drained) has no texts. */
     if (ok && !it->out_text && it->res.output && !json_is_null(it->res.output))
-        out = json_dumps(it->res.output, JSON_COMPACT | JSON_ENCODE_ANY);
+        out = act_json_text(it->res.output, NULL);
     if (!it->detail_text && it->res.error_detail)
-        detail = json_dumps(it->res.error_detail, JSON_COMPACT | JSON_ENCODE_ANY);
+        detail = act_json_text(it->res.error_detail, NULL);
     f.output = it->out_text && ok ? it->out_text : out ? out : ok ? "null" : NULL;
     f.error = ok ? NULL : error;
     f.error_detail = it->detail_text ? it->detail_text : detail;

@@ -12,6 +12,7 @@
 #include "engine/engine_internal.h"
 
 #include "base/alloc.h"
+#include "base/json_text.h"
 #include "base/log.h"
 
 #include <string.h>
@@ -26,9 +27,9 @@ static void complete(struct act_engine *e, struct item *it)
     /* Serialise the result here rather than on the writer thread, the
      * engine's bottleneck. */
     if (it->rc == ACT_OK && it->res.output && !json_is_null(it->res.output))
-        it->out_text = json_dumps(it->res.output, JSON_COMPACT | JSON_ENCODE_ANY);
+        it->out_text = act_json_text(it->res.output, NULL);
     if (it->res.error_detail)
-        it->detail_text = json_dumps(it->res.error_detail, JSON_COMPACT | JSON_ENCODE_ANY);
+        it->detail_text = act_json_text(it->res.error_detail, NULL);
     if (it->rc == ACT_OK) {
         /* Success needs no retry: drop the event here, off the writer thread
          * (the last reference often frees the whole event document). */

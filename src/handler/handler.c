@@ -239,46 +239,9 @@ size_t act_handler_clean_text(char *dst, size_t cap, const char *src, size_t len
     return o;
 }
 
-void act_hbuf_add(struct act_hbuf *b, const char *s, size_t n)
-{
-    if (b->cap - b->len < n + 1) {
-        size_t cap = b->cap ? b->cap : 256;
-
-        while (cap - b->len < n + 1)
-            cap *= 2;
-        b->p = act_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static int hbuf_cb(const char *s, size_t n, void *ud)
-{
-    act_hbuf_add(ud, s, n);
-    return 0;
-}
-
-void act_hbuf_json(struct act_hbuf *b, const json_t *v)
-{
-    size_t mark = b->len;
-
-    /* One pass through a callback: json_dumpb would serialize twice to
-     * size the buffer, and json_dumps allocates with jansson's allocator. */
-    if (!v || json_dump_callback(v, hbuf_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
-        b->len = mark;
-        act_hbuf_add(b, "null", 4);
-    }
-}
-
 char *act_handler_dump(const json_t *v, size_t *len)
 {
-    struct act_hbuf b = {0};
-
-    act_hbuf_json(&b, v);
-    *len = b.len;
-    return b.p;
+    return act_json_text(v, len);
 }
 
 json_t *act_handler_scope(const struct act_handler_call *call)

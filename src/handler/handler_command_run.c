@@ -265,34 +265,34 @@ void act_cmd_release(struct act_cmd *c)
 
 /* ---- one attempt ---- */
 
-static void add_str(struct act_hbuf *b, const char *s)
+static void add_str(struct act_buf *b, const char *s)
 {
     json_t *j = s ? json_string(s) : NULL; /* NULL also for invalid UTF-8 */
 
-    act_hbuf_json(b, j);
+    act_buf_json(b, j);
     json_decref(j);
 }
 
 char *act_cmd_stdin_doc(const struct act_handler_call *call, size_t *len)
 {
-    struct act_hbuf b = {0};
+    struct act_buf b = {0};
     char num[32];
 
-    act_hbuf_add(&b, "{\"execution_id\":", 16);
+    act_buf_add(&b, "{\"execution_id\":", 16);
     add_str(&b, call->execution_id);
     snprintf(num, sizeof(num), ",\"attempt\":%d,\"action\":", call->attempt);
-    act_hbuf_add(&b, num, strlen(num));
+    act_buf_add(&b, num, strlen(num));
     add_str(&b, call->action_name);
-    act_hbuf_add(&b, ",\"event\":", 9);
-    act_hbuf_json(&b, call->event);
-    act_hbuf_add(&b, ",\"input\":", 9);
-    act_hbuf_json(&b, call->input);
-    act_hbuf_add(&b, ",\"config\":", 10);
+    act_buf_add(&b, ",\"event\":", 9);
+    act_buf_json(&b, call->event);
+    act_buf_add(&b, ",\"input\":", 9);
+    act_buf_json(&b, call->input);
+    act_buf_add(&b, ",\"config\":", 10);
     if (call->config)
-        act_hbuf_json(&b, call->config);
+        act_buf_json(&b, call->config);
     else
-        act_hbuf_add(&b, "{}", 2);
-    act_hbuf_add(&b, "}\n", 2);
+        act_buf_add(&b, "{}", 2);
+    act_buf_add(&b, "}\n", 2);
     *len = b.len;
     return b.p;
 }

@@ -412,13 +412,13 @@ char *act_email_message_id(const char *root_id, const struct act_email_addr *fro
 
 /* ---- building ---- */
 
-static void add(struct act_hbuf *b, const char *s)
+static void add(struct act_buf *b, const char *s)
 {
-    act_hbuf_add(b, s, strlen(s));
+    act_buf_add(b, s, strlen(s));
 }
 
 /* Bytes since the last line break. */
-static size_t line_len(const struct act_hbuf *b)
+static size_t line_len(const struct act_buf *b)
 {
     size_t i = b->len;
 
@@ -427,18 +427,18 @@ static size_t line_len(const struct act_hbuf *b)
     return b->len - i;
 }
 
-static void b64(struct act_hbuf *b, const char *s, size_t n)
+static void b64(struct act_buf *b, const char *s, size_t n)
 {
     unsigned char out[4 * ((B64_LINE > EW_CHUNK ? B64_LINE : EW_CHUNK) / 3 + 1) + 1];
     int w = EVP_EncodeBlock(out, (const unsigned char *)s, (int)n);
 
-    act_hbuf_add(b, (const char *)out, (size_t)w);
+    act_buf_add(b, (const char *)out, (size_t)w);
 }
 
 /* RFC 2047 encoded words for s, split at character boundaries, joined by
  * folding whitespace (which decoders drop between encoded words).  Each
  * word is at most 72 characters and sized so its line stays within 78. */
-static void encoded_words(struct act_hbuf *b, const char *s, size_t n)
+static void encoded_words(struct act_buf *b, const char *s, size_t n)
 {
     size_t i = 0;
 
@@ -468,7 +468,7 @@ static bool plain_ascii(const char *s, size_t n)
 }
 
 /* A display name: a quoted string when ASCII, encoded words otherwise. */
-static void phrase(struct act_hbuf *b, const char *name)
+static void phrase(struct act_buf *b, const char *name)
 {
     size_t n = strlen(name);
 
@@ -480,12 +480,12 @@ static void phrase(struct act_hbuf *b, const char *name)
     for (size_t i = 0; i < n; i++) {
         if (name[i] == '"' || name[i] == '\\')
             add(b, "\\");
-        act_hbuf_add(b, name + i, 1);
+        act_buf_add(b, name + i, 1);
     }
     add(b, "\"");
 }
 
-static void mailbox(struct act_hbuf *b, const struct act_email_addr *a)
+static void mailbox(struct act_buf *b, const struct act_email_addr *a)
 {
     if (!a->name) {
         add(b, a->addr);
@@ -498,13 +498,13 @@ static void mailbox(struct act_hbuf *b, const struct act_email_addr *a)
 }
 
 /* "Name: a, b, c" folded between mailboxes. */
-static void addr_header(struct act_hbuf *b, const char *hname, const struct act_email_addr *a,
+static void addr_header(struct act_buf *b, const char *hname, const struct act_email_addr *a,
                         size_t n)
 {
     add(b, hname);
     add(b, ":");
     for (size_t i = 0; i < n; i++) {
-        struct act_hbuf one = {0};
+        struct act_buf one = {0};
 
         mailbox(&one, &a[i]);
         if (i > 0)
@@ -513,13 +513,13 @@ static void addr_header(struct act_hbuf *b, const char *hname, const struct act_
         size_t first = strcspn(one.p, "\r");
 
         add(b, i > 0 && line_len(b) + 1 + first > FOLD_AT ? "\r\n " : " ");
-        act_hbuf_add(b, one.p, one.len);
+        act_buf_add(b, one.p, one.len);
         act_free(one.p);
     }
     add(b, "\r\n");
 }
 
-static void subject_header(struct act_hbuf *b, const char *s)
+static void subject_header(struct act_buf *b, const char *s)
 {
     size_t n = strlen(s), longest = 0, run = 0;
 
@@ -543,13 +543,13 @@ static void subject_header(struct act_hbuf *b, const char *s)
             j++;
         if (s[i] == ' ' && line_len(b) + (j - i) > FOLD_AT && line_len(b) > 9)
             add(b, "\r\n");
-        act_hbuf_add(b, s + i, j - i);
+        act_buf_add(b, s + i, j - i);
         i = j;
     }
     add(b, "\r\n");
 }
 
-static void date_header(struct act_hbuf *b, int64_t date_s)
+static void date_header(struct act_buf *b, int64_t date_s)
 {
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -587,7 +587,7 @@ static char *crlf(const char *s, size_t n, size_t *out_len)
     return o;
 }
 
-static void quoted_printable(struct act_hbuf *b, const char *s, size_t n)
+static void quoted_printable(struct act_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t col = 0;
@@ -616,14 +616,14 @@ static void quoted_printable(struct act_hbuf *b, const char *s, size_t n)
             add(b, "=\r\n"); /* soft break: the line stays within 76 */
             col = 0;
         }
-        act_hbuf_add(b, tok, tn);
+        act_buf_add(b, tok, tn);
         col += tn;
     }
     if (col > 0)
         add(b, "=\r\n"); /* a soft break: the text did not end its last line */
 }
 
-static void base64_body(struct act_hbuf *b, const char *s, size_t n)
+static void base64_body(struct act_buf *b, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i += B64_LINE) {
         b64(b, s + i, n - i < B64_LINE ? n - i : B64_LINE);
@@ -632,7 +632,7 @@ static void base64_body(struct act_hbuf *b, const char *s, size_t n)
 }
 
 /* Content-Type, Content-Transfer-Encoding, blank line, encoded body. */
-static void part(struct act_hbuf *b, const char *type, const char *body, size_t len)
+static void part(struct act_buf *b, const char *type, const char *body, size_t len)
 {
     size_t n, heavy = 0;
     char *norm = crlf(body, len, &n);
@@ -663,7 +663,7 @@ static uint64_t fnv1a(const char *s, uint64_t h)
 void act_email_build(const struct act_email_msg *m, const char *message_id, int64_t date_s,
                      char **out, size_t *len)
 {
-    struct act_hbuf b = {0};
+    struct act_buf b = {0};
 
     date_header(&b, date_s);
     addr_header(&b, "From", &m->from, 1);

@@ -5,6 +5,7 @@
 #ifndef ACT_HANDLER_HANDLER_INTERNAL_H
 #define ACT_HANDLER_HANDLER_INTERNAL_H
 
+#include "base/json_text.h"
 #include "handler/handler.h"
 
 #include <stdbool.h>
@@ -44,20 +45,6 @@ int act_handler_check_members(const json_t *handler, const char *const *allowed,
  * multi-byte character is never cut in half.  Returns the number of bytes
  * written (without the NUL).  thread: any */
 size_t act_handler_clean_text(char *dst, size_t cap, const char *src, size_t len, bool one_line);
-
-/* A growable byte buffer for building JSON text; p is NUL-terminated once
- * anything was added.  Start zeroed, free p with act_free. */
-struct act_hbuf {
-    char *p;
-    size_t len, cap;
-};
-
-/* Append n bytes.  thread: any */
-void act_hbuf_add(struct act_hbuf *b, const char *s, size_t n);
-
-/* Append the compact JSON text of `v` (any value; NULL appends "null"), in
- * one pass.  thread: any */
-void act_hbuf_json(struct act_hbuf *b, const json_t *v);
 
 /* The template scope of an attempt, a new object: {event (when there is
  * one), input, config, execution: {id, root_id, attempt, action}}; the

@@ -256,7 +256,7 @@ static int platform_open(const json_t *handler, const json_t *config, void **sta
 
 /* ---- one attempt ---- */
 
-static void add_escaped(struct act_hbuf *b, const char *s, size_t len)
+static void add_escaped(struct act_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
 
@@ -265,15 +265,15 @@ static void add_escaped(struct act_hbuf *b, const char *s, size_t len)
         char enc[3] = {'%', hex[c >> 4], hex[c & 15]};
 
         if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
-            act_hbuf_add(b, (const char *)&s[i], 1);
+            act_buf_add(b, (const char *)&s[i], 1);
         else
-            act_hbuf_add(b, enc, 3);
+            act_buf_add(b, enc, 3);
     }
 }
 
 /* Append the value of placeholder `name` from the input; a failure fills
  * res (permanent) and returns its code. */
-static int add_member(const struct platform_state *st, struct act_hbuf *b, const char *name,
+static int add_member(const struct platform_state *st, struct act_buf *b, const char *name,
                       const json_t *input, struct act_handler_result *res)
 {
     const json_t *v = json_object_get(input, name);
@@ -309,20 +309,20 @@ static int add_member(const struct platform_state *st, struct act_hbuf *b, const
 static int build_url(const struct platform_state *st, const char *base, const json_t *input,
                      char **url, struct act_handler_result *res)
 {
-    struct act_hbuf b = {0};
+    struct act_buf b = {0};
     const char *c = st->path;
     int rc;
 
-    act_hbuf_add(&b, base, strlen(base));
+    act_buf_add(&b, base, strlen(base));
     while (*c) {
         const char *open = strchr(c, '{'), *end;
         char name[NAME_MAX_LEN + 1];
 
         if (!open) {
-            act_hbuf_add(&b, c, strlen(c));
+            act_buf_add(&b, c, strlen(c));
             break;
         }
-        act_hbuf_add(&b, c, (size_t)(open - c));
+        act_buf_add(&b, c, (size_t)(open - c));
         end = strchr(open, '}'); /* validated: present */
         snprintf(name, sizeof(name), "%.*s", (int)(end - open - 1), open + 1);
         if ((rc = add_member(st, &b, name, input, res)) < 0) {

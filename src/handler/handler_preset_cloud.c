@@ -160,14 +160,14 @@ static int aws_url(const json_t *handler, const char *base, char **out, struct a
 {
     const char *fn = json_string_value(json_object_get(handler, "function"));
     const char *q = json_string_value(json_object_get(handler, "qualifier"));
-    struct act_hbuf path = {0};
+    struct act_buf path = {0};
     int rc;
 
-    act_hbuf_add(&path, "/2015-03-31/functions/", 22);
+    act_buf_add(&path, "/2015-03-31/functions/", 22);
     act_webhook_pct_encode(&path, fn, strlen(fn));
-    act_hbuf_add(&path, "/invocations", 12);
+    act_buf_add(&path, "/invocations", 12);
     if (q) {
-        act_hbuf_add(&path, "?Qualifier=", 11);
+        act_buf_add(&path, "?Qualifier=", 11);
         act_webhook_pct_encode(&path, q, strlen(q));
     }
     rc = act_preset_url(base, path.p, "handler.endpoint", out, err);

@@ -30,7 +30,7 @@ struct lex {
     const char *s;
     size_t i, n;
     enum act_sql_dialect d;
-    struct act_hbuf cur;     /* the statement being built */
+    struct act_buf cur;     /* the statement being built */
     size_t *lp;              /* its local parameters (global name indexes) */
     size_t n_lp, cap_lp;
     size_t raw_start;        /* where the statement began in s */
@@ -66,7 +66,7 @@ static bool ident_char(char c)
 
 static void emit(struct lex *lx, size_t from, size_t to)
 {
-    act_hbuf_add(&lx->cur, lx->s + from, to - from);
+    act_buf_add(&lx->cur, lx->s + from, to - from);
 }
 
 /* Copy a quoted run starting at lx->i (the opening char) through its
@@ -195,7 +195,7 @@ static int placeholder(struct lex *lx)
         lx->lp[lx->n_lp++] = g;
     }
     snprintf(num, sizeof(num), "%c%zu", lx->d == ACT_SQL_PG ? '$' : '?', k + 1);
-    act_hbuf_add(&lx->cur, num, strlen(num));
+    act_buf_add(&lx->cur, num, strlen(num));
     lx->content = true;
     return ACT_OK;
 }
@@ -256,7 +256,7 @@ static int end_stmt(struct lex *lx, bool at_end)
 
         act_free(raw);
         if (!complete) { /* inside a trigger body: the ';' belongs to it */
-            act_hbuf_add(&lx->cur, ";", 1);
+            act_buf_add(&lx->cur, ";", 1);
             lx->i++;
             return ACT_OK;
         }
@@ -268,7 +268,7 @@ static int end_stmt(struct lex *lx, bool at_end)
         lx->cur.len = 0;
         return ACT_OK;
     }
-    act_hbuf_add(&lx->cur, "", 0);
+    act_buf_add(&lx->cur, "", 0);
     if ((rc = check_first_keyword(lx, lx->cur.p)) < 0)
         return rc;
     if (p->n_stmts == ACT_SQL_STMTS_MAX)

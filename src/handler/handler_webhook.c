@@ -73,7 +73,7 @@ struct attempt {
     int64_t timeout_ms, connect_ms;
     char *resp;                 /* response body, bounded by max_response */
     size_t resp_len, resp_cap, max_response;
-    struct act_hbuf rhead;      /* the final response's header lines (interpret hook only) */
+    struct act_buf rhead;      /* the final response's header lines (interpret hook only) */
     bool over, has_retry_after;
     struct act_ssrf_guard guard;
     char errbuf[CURL_ERROR_SIZE];
@@ -244,7 +244,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
     if (n >= 12 && strncasecmp(line, "retry-after:", 12) == 0)
         a->has_retry_after = true;
     if (a->st->d.interpret && a->rhead.len + n <= RESP_HEADERS_MAX)
-        act_hbuf_add(&a->rhead, line, n);
+        act_buf_add(&a->rhead, line, n);
     return n;
 }
 

@@ -242,12 +242,12 @@ int act_webhook_load_keys(const json_t *config, struct act_webhook_key *keys, si
 
 /* Append `s` (len bytes) percent-encoded: RFC 3986 unreserved characters
  * as is, every other byte as %XX.  thread: any */
-void act_webhook_pct_encode(struct act_hbuf *b, const char *s, size_t len);
+void act_webhook_pct_encode(struct act_buf *b, const char *s, size_t len);
 
 /* Append an object as name=value pairs joined by '&' (form bodies and URL
  * queries): strings as is, numbers and booleans as JSON text, null
  * skipped, an array as one pair per element; other values are ACT_EUNPROC
  * with err->field the member.  thread: any */
-int act_webhook_form_encode(struct act_hbuf *b, const json_t *obj, struct act_err *err);
+int act_webhook_form_encode(struct act_buf *b, const json_t *obj, struct act_err *err);
 
 #endif

@@ -117,7 +117,7 @@ static int build_url(const struct act_webhook_state *st, const json_t *scope,
     const char *url_field = or(st->d.url_field, "handler.url");
     const char *query_field = or(st->d.query_field, "handler.query");
     struct act_err e = {0};
-    struct act_hbuf q = {0};
+    struct act_buf q = {0};
     json_t *u = NULL, *qv = NULL;
     char *text;
     int rc;
@@ -164,7 +164,7 @@ static int build_body(const struct act_webhook_state *st, const struct act_handl
     const char *field = or(st->d.body_field, "handler.body");
     struct act_err e = {0};
     json_t *v = NULL, *shaped;
-    struct act_hbuf b = {0};
+    struct act_buf b = {0};
 
     if (strcmp(req->method, "GET") == 0 || st->d.body_mode == ACT_WEBHOOK_BODY_NONE)
         return ACT_OK;

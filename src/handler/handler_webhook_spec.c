@@ -354,7 +354,7 @@ int act_webhook_load_keys(const json_t *config, struct act_webhook_key *keys, si
 
 /* ---- form and query encoding ---- */
 
-void act_webhook_pct_encode(struct act_hbuf *b, const char *s, size_t len)
+void act_webhook_pct_encode(struct act_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
 
@@ -363,14 +363,14 @@ void act_webhook_pct_encode(struct act_hbuf *b, const char *s, size_t len)
         char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
 
         if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
-            act_hbuf_add(b, (const char *)&c, 1);
+            act_buf_add(b, (const char *)&c, 1);
         else
-            act_hbuf_add(b, esc, 3);
+            act_buf_add(b, esc, 3);
     }
 }
 
 /* One name=value pair; ACT_EUNPROC for a value that has no form spelling. */
-static int form_pair(struct act_hbuf *b, const char *k, const json_t *v)
+static int form_pair(struct act_buf *b, const char *k, const json_t *v)
 {
     char num[64];
     const char *text = num;
@@ -390,14 +390,14 @@ static int form_pair(struct act_hbuf *b, const char *k, const json_t *v)
         return ACT_EUNPROC;
     }
     if (b->len > 0)
-        act_hbuf_add(b, "&", 1);
+        act_buf_add(b, "&", 1);
     act_webhook_pct_encode(b, k, strlen(k));
-    act_hbuf_add(b, "=", 1);
+    act_buf_add(b, "=", 1);
     act_webhook_pct_encode(b, text, len);
     return ACT_OK;
 }
 
-int act_webhook_form_encode(struct act_hbuf *b, const json_t *obj, struct act_err *err)
+int act_webhook_form_encode(struct act_buf *b, const json_t *obj, struct act_err *err)
 {
     const char *k;
     json_t *v, *e;
@@ -422,7 +422,7 @@ int act_webhook_form_encode(struct act_hbuf *b, const json_t *obj, struct act_er
                                  "a list of them");
     }
     if (!b->p)
-        act_hbuf_add(b, "", 0);
+        act_buf_add(b, "", 0);
     return ACT_OK;
 }
 

@@ -546,7 +546,7 @@ static void test_webhook_unchanged(void)
 
 static void test_encoding(void)
 {
-    struct act_hbuf buf = {0};
+    struct act_buf buf = {0};
     struct act_err err = {0};
     json_t *v = js("{\"a\":\"x y~\",\"b\":[1,true],\"c\":null,\"d\":1.5,\"\\u00e9\":\"=\"}");
 
