@@ -116,6 +116,51 @@ def wait_for(fn, timeout=20.0, interval=0.05):
         time.sleep(interval)
 
 
+class PortFilePeer:
+    """A test peer run as a subprocess that writes the port it listens on to
+    a file (the webhook receiver, the SMTP sink).  Subclasses define
+    argv(tmp, port_file); the context manager starts it in a temporary
+    directory (.tmp), waits for the port (.port), and stops it (SIGTERM,
+    then SIGKILL) and removes the directory afterwards."""
+
+    name = "peer"
+
+    def argv(self, tmp, port_file):
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.tmp = tempfile.mkdtemp(prefix=f"actiond-{self.name}-")
+        port_file = os.path.join(self.tmp, "port")
+        self.log = open(os.path.join(self.tmp, f"{self.name}.log"), "wb")
+        self.proc = subprocess.Popen(self.argv(self.tmp, port_file), stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: " + open(self.log.name).read())
+            try:
+                s = open(port_file).read().strip()
+                return int(s) if s.isdigit() else None
+            except OSError:
+                return None
+        self.port = wait_for(ready, 20)
+        if not self.port:
+            self.__exit__()
+            raise RuntimeError(f"{self.name} wrote no port")
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
+
 class Daemon:
     """One actiond process on 127.0.0.1:0 with its own temporary data dir."""
 

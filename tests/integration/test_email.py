@@ -32,7 +32,6 @@ import glob
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from actiond_test import Daemon, Tap, wait_for  # noqa: E402
+from actiond_test import Daemon, PortFilePeer, Tap, wait_for  # noqa: E402
 
 t = Tap()
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -49,8 +48,10 @@ FINAL = {"succeeded", "dead", "cancelled"}
 USER, PASSWORD = "mailer", "p4ss-w0rd!"
 
 
-class Sink:
+class Sink(PortFilePeer):
     """smtp_sink.py in a temporary directory; .port, .records(), .rcpts()."""
+
+    name = "smtp"
 
     def __init__(self, mode="plain", cert=None, key=None, auth=None):
         self.args = ["--mode", mode]
@@ -59,39 +60,10 @@ class Sink:
         if auth:
             self.args += ["--auth", auth]
 
-    def __enter__(self):
-        self.tmp = tempfile.mkdtemp(prefix="actiond-smtp-")
-        self.dir = os.path.join(self.tmp, "mail")
+    def argv(self, tmp, port_file):
+        self.dir = os.path.join(tmp, "mail")
         os.mkdir(self.dir)
-        port_file = os.path.join(self.tmp, "port")
-        self.log = open(os.path.join(self.tmp, "sink.log"), "wb")
-        self.proc = subprocess.Popen([SYSTEM_PYTHON, SINK, "--dir", self.dir, "--port-file",
-                                      port_file] + self.args,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError("smtp sink exited: " + open(self.log.name).read())
-            try:
-                s = open(port_file).read().strip()
-                return int(s) if s.isdigit() else None
-            except OSError:
-                return None
-        self.port = wait_for(ready, 20)
-        if not self.port:
-            raise RuntimeError("smtp sink wrote no port")
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        return False
+        return [SYSTEM_PYTHON, SINK, "--dir", self.dir, "--port-file", port_file] + self.args
 
     def records(self):
         out = []

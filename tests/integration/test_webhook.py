@@ -11,14 +11,13 @@ refuses the delivery, naming the address and the rule, without sending a byte.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from actiond_test import Daemon, Tap, source_dir, wait_for  # noqa: E402
+from actiond_test import Daemon, PortFilePeer, Tap, source_dir, wait_for  # noqa: E402
 
 t = Tap()
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -26,39 +25,13 @@ FINAL = {"succeeded", "dead", "cancelled"}
 NODE_DIR = os.path.join(source_dir(), "tests", "integration", "node")
 
 
-class Receiver:
+class Receiver(PortFilePeer):
     """node receiver.mjs on 127.0.0.1:0; .port, .records()."""
 
-    def __enter__(self):
-        self.tmp = tempfile.mkdtemp(prefix="actiond-wh-")
-        port_file = os.path.join(self.tmp, "port")
-        self.log = open(os.path.join(self.tmp, "receiver.log"), "wb")
-        self.proc = subprocess.Popen(["node", os.path.join(NODE_DIR, "receiver.mjs"), port_file,
-                                      SECRET], stdout=self.log, stderr=subprocess.STDOUT)
+    name = "receiver"
 
-        def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError("receiver exited: " + open(self.log.name).read())
-            try:
-                s = open(port_file).read().strip()
-                return int(s) if s.isdigit() else None
-            except OSError:
-                return None
-        self.port = wait_for(ready, 20)
-        if not self.port:
-            raise RuntimeError("receiver wrote no port")
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        return False
+    def argv(self, tmp, port_file):
+        return ["node", os.path.join(NODE_DIR, "receiver.mjs"), port_file, SECRET]
 
     def records(self):
         import http.client
