@@ -258,6 +258,11 @@ static int smtp_failure(struct attempt *a, CURL *h, CURLcode cc)
     if (cc == CURLE_ABORTED_BY_CALLBACK)
         return act_handler_fail(res, ACT_EPLUGIN, "cancelled: the email handler was closed");
     if (cc == CURLE_OPERATION_TIMEDOUT) {
+        if (a->xfer.waited_out)
+            return act_handler_fail(res, ACT_ETIMEDOUT,
+                                    "timed out after %lld ms waiting for one of the %d connections "
+                                    "to %s", (long long)a->timeout_ms,
+                                    ACT_HTTP_LOOP_MAX_HOST_CONNECTIONS, hp);
         if (connect_us == 0 && a->connect_ms < a->timeout_ms)
             return act_handler_fail(res, ACT_ETIMEDOUT, "connect to %s timed out after %lld ms",
                                     hp, (long long)a->connect_ms);

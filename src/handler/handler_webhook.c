@@ -336,6 +336,11 @@ static int transfer_error(struct attempt *a, CURL *h, CURLcode cc)
                                     a->max_response);
         break;
     case CURLE_OPERATION_TIMEDOUT:
+        if (a->xfer.waited_out)
+            return act_handler_fail(res, ACT_ETIMEDOUT,
+                                    "timed out after %lld ms waiting for one of the %d connections "
+                                    "to %s", (long long)a->timeout_ms,
+                                    ACT_HTTP_LOOP_MAX_HOST_CONNECTIONS, hp);
         if (connect_us == 0 && a->connect_ms < a->timeout_ms)
             return act_handler_fail(res, ACT_ETIMEDOUT, "connect to %s timed out after %lld ms",
                                     hp, (long long)a->connect_ms);

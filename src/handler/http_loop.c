@@ -146,6 +146,7 @@ static void start(struct act_http_loop *l, struct act_http_xfer *x)
         int64_t left = x->timeout_ms - (act_time_mono_us() - x->submitted_us) / 1000;
 
         if (left <= 0) {
+            x->waited_out = true;
             x->host = NULL;
             host_put(l, h);
             finish_unstarted(l, x, CURLE_OPERATION_TIMEDOUT);
@@ -264,6 +265,7 @@ static void end_waiting(struct act_http_loop *l, const void *owner, bool all, in
 
         out = x->next;
         x->host = NULL;
+        x->waited_out = cc == CURLE_OPERATION_TIMEDOUT;
         host_put(l, h);
         finish_unstarted(l, x, cc);
     }
@@ -498,6 +500,7 @@ void act_http_loop_submit(struct act_http_loop *l, struct act_http_xfer *x)
 
     x->next = x->prev = NULL;
     x->host = NULL;
+    x->waited_out = false;
     x->submitted_us = act_time_mono_us();
     atomic_fetch_add(&l->n_in_flight, 1);
     pthread_mutex_lock(&l->lock);

@@ -60,6 +60,8 @@ struct act_http_xfer {
     int64_t timeout_ms;            /* > 0: total time from submit, queueing included
                                     * (the loop sets CURLOPT_TIMEOUT_MS to what is left
                                     * when the transfer starts); 0: the easy's own */
+    bool waited_out;               /* set by the loop: timed out while waiting for the
+                                    * host's cap, before it was sent at all */
     /* loop-private */
     struct act_http_xfer *prev, *next;
     struct act_http_host *host;

@@ -248,6 +248,8 @@ static void test_wait_timeout_and_cancel(void)
     submit(&other, "localhost", "/fast", &owner_a, 0);
     is_int(wait_ends(2, 5000), 2, "the late one and the other host's ended while the cap is full");
     is_int(late.cc, CURLE_OPERATION_TIMEDOUT, "the waiting transfer timed out");
+    ok(late.x.waited_out, "and says it never got a connection");
+    ok(!other.x.waited_out, "the served one does not");
     ok(late.done_us - t0 < 2000 * 1000 && late.done_us - t0 >= 150 * 1000,
        "after ~200 ms counted from submit (%lld ms)", (long long)((late.done_us - t0) / 1000));
     is_int(other.cc, CURLE_OK, "the other host was served");
