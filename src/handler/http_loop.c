@@ -51,6 +51,7 @@ struct cancel_req {
 struct act_http_host {
     char *key;                 /* the map key (owned by the map) */
     int running;
+    int pumping;               /* > 0 while host_pump walks it: not freed then */
     struct act_http_xfer *w_head, *w_tail; /* waiting, FIFO */
 };
 
@@ -121,7 +122,7 @@ static struct act_http_host *host_get(struct act_http_loop *l, CURL *easy)
 
 static void host_put(struct act_http_loop *l, struct act_http_host *h)
 {
-    if (h->running > 0 || h->w_head)
+    if (h->running > 0 || h->w_head || h->pumping)
         return;
     act_map_del(&l->hosts, h->key);
     act_free(h->key);
@@ -172,6 +173,9 @@ static void start(struct act_http_loop *l, struct act_http_xfer *x)
 /* Start waiting transfers of h while it has room. */
 static void host_pump(struct act_http_loop *l, struct act_http_host *h)
 {
+    /* start() may end a transfer whose time ran out, and its on_done may
+     * cancel others inline: h must outlive the walk (the caller puts it). */
+    h->pumping++;
     while (h->running < ACT_HTTP_LOOP_MAX_HOST_CONNECTIONS && h->w_head) {
         struct act_http_xfer *x = h->w_head;
 
@@ -182,6 +186,7 @@ static void host_pump(struct act_http_loop *l, struct act_http_host *h)
         l->n_waiting--;
         start(l, x);
     }
+    h->pumping--;
 }
 
 /* Take x out of the multi handle and the running list; report it; start
