@@ -20,7 +20,8 @@
  *  - a transfer is in exactly one place: the submission queue (guarded by
  *    `lock`), its host's wait queue, the running list, or handed back
  *    through on_done;
- *  - a host entry exists while it has running or waiting transfers; its
+ *  - a host entry exists while it has running or waiting transfers or
+ *    pins (a walk of its queue, a callback of one of its transfers); its
  *    `running` counts its transfers in the multi handle (loop thread only);
  *    when one ends, the host's first waiting transfer starts;
  *  - a cancel request is answered (done = true, broadcast) only after every
@@ -51,7 +52,8 @@ struct cancel_req {
 struct act_http_host {
     char *key;                 /* the map key (owned by the map) */
     int running;
-    int pumping;               /* > 0 while host_pump walks it: not freed then */
+    int pins;                  /* > 0 while a walk or a callback may still use it:
+                                * host_put leaves it alone then */
     struct act_http_xfer *w_head, *w_tail; /* waiting, FIFO */
 };
 
@@ -122,7 +124,7 @@ static struct act_http_host *host_get(struct act_http_loop *l, CURL *easy)
 
 static void host_put(struct act_http_loop *l, struct act_http_host *h)
 {
-    if (h->running > 0 || h->w_head || h->pumping)
+    if (h->running > 0 || h->w_head || h->pins)
         return;
     act_map_del(&l->hosts, h->key);
     act_free(h->key);
@@ -175,7 +177,7 @@ static void host_pump(struct act_http_loop *l, struct act_http_host *h)
 {
     /* start() may end a transfer whose time ran out, and its on_done may
      * cancel others inline: h must outlive the walk (the caller puts it). */
-    h->pumping++;
+    h->pins++;
     while (h->running < ACT_HTTP_LOOP_MAX_HOST_CONNECTIONS && h->w_head) {
         struct act_http_xfer *x = h->w_head;
 
@@ -186,7 +188,7 @@ static void host_pump(struct act_http_loop *l, struct act_http_host *h)
         l->n_waiting--;
         start(l, x);
     }
-    h->pumping--;
+    h->pins--;
 }
 
 /* Take x out of the multi handle and the running list; report it; start
@@ -257,6 +259,7 @@ static void end_waiting(struct act_http_loop *l, const void *owner, bool all, in
                 x->next = out;
                 out = x;
                 l->n_waiting--;
+                h->pins++; /* until x's on_done returned: it may cancel inline */
             } else {
                 last = x;
                 pp = &x->next;
@@ -269,10 +272,10 @@ static void end_waiting(struct act_http_loop *l, const void *owner, bool all, in
         struct act_http_host *h = x->host;
 
         out = x->next;
-        x->host = NULL;
         x->waited_out = cc == CURLE_OPERATION_TIMEDOUT;
-        host_put(l, h);
         finish_unstarted(l, x, cc);
+        h->pins--;
+        host_put(l, h);
     }
 }
 
