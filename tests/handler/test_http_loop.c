@@ -170,8 +170,8 @@ static int wait_ends(int n, int64_t timeout_ms)
     return got;
 }
 
-static void submit(struct t_xfer *t, const char *host, const char *path, const void *owner,
-                   int64_t timeout_ms)
+static void submit_with(struct t_xfer *t, const char *host, const char *path, const void *owner,
+                        int64_t timeout_ms, act_http_xfer_done_fn *done)
 {
     char url[128];
 
@@ -183,9 +183,15 @@ static void submit(struct t_xfer *t, const char *host, const char *path, const v
     curl_easy_setopt(t->x.easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(t->x.easy, CURLOPT_TIMEOUT_MS, 30000L);
     t->x.owner = owner;
-    t->x.on_done = on_done;
+    t->x.on_done = done;
     t->x.timeout_ms = timeout_ms;
     act_http_loop_submit(loop, &t->x);
+}
+
+static void submit(struct t_xfer *t, const char *host, const char *path, const void *owner,
+                   int64_t timeout_ms)
+{
+    submit_with(t, host, path, owner, timeout_ms, on_done);
 }
 
 static int count_cc(struct t_xfer *t, int n, CURLcode cc)
@@ -266,6 +272,51 @@ static void test_wait_timeout_and_cancel(void)
     is_int(requests, CAP + 1, "the server never saw the timed-out or cancelled ones");
 }
 
+/* An on_done that cancels another owner from the loop thread, inline. */
+static const int owner_c_tag = 0;
+static int cancels_inline;
+
+static void on_done_cancelling(struct act_http_xfer *x, CURLcode cc)
+{
+    if (cancels_inline++ == 0)
+        act_http_loop_cancel(loop, &owner_c_tag);
+    on_done(x, cc);
+}
+
+static void test_cancel_from_callback(void)
+{
+    static struct t_xfer held[CAP], b[3], c[2];
+    static const int owner_a = 0, owner_b = 0;
+    int requests, max_active;
+
+    subtest("a callback cancelling other waiting transfers inline");
+    gate(false);
+    for (int i = 0; i < CAP; i++)
+        submit(&held[i], "127.0.0.1", "/held", &owner_a, 0);
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&srv.lock);
+        int active = srv.active;
+        pthread_mutex_unlock(&srv.lock);
+        if (active == CAP)
+            break;
+        usleep(10000);
+    }
+    for (int i = 0; i < 3; i++)
+        submit_with(&b[i], "127.0.0.1", "/fast", &owner_b, 0, on_done_cancelling);
+    for (int i = 0; i < 2; i++)
+        submit(&c[i], "127.0.0.1", "/fast", &owner_c_tag, 0);
+    usleep(100000); /* all five are waiting behind the cap now */
+    is_int(act_http_loop_in_flight(loop), CAP + 5, "the cap runs, five wait");
+    act_http_loop_cancel(loop, &owner_b);
+    is_int(wait_ends(5, 5000), 5, "cancelling b ended b's three and, from b's callback, c's two");
+    is_int(count_cc(b, 3, CURLE_ABORTED_BY_CALLBACK) + count_cc(c, 2, CURLE_ABORTED_BY_CALLBACK), 5,
+           "all five aborted");
+    gate(true);
+    is_int(wait_ends(CAP, 10000), CAP, "the held ones end when the gate opens");
+    counters(&requests, &max_active);
+    is_int(requests, CAP, "none of the cancelled ones was sent");
+}
+
 static void test_pool(void)
 {
     CURL *a, *b;
@@ -299,6 +350,7 @@ int main(void)
     }
     test_cap();
     test_wait_timeout_and_cancel();
+    test_cancel_from_callback();
     test_pool();
     act_http_loop_release(loop);
     shutdown(srv.lfd, SHUT_RDWR);
