@@ -8,7 +8,7 @@ PKGS="build-essential cmake pkg-config \
 libmicrohttpd-dev libjansson-dev libpcre2-dev libsqlite3-dev libssl-dev \
 libfyaml-dev libcurl4-openssl-dev libpq-dev liblua5.4-dev libseccomp-dev \
 clang libclang-rt-14-dev \
-sqlite3 postgresql python3 python3-aiosmtpd curl jq wrk nginx"
+sqlite3 postgresql python3 python3-aiosmtpd curl jq wrk nginx openssl"
 
 missing=""
 for p in $PKGS; do
