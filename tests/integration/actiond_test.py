@@ -116,6 +116,26 @@ def wait_for(fn, timeout=20.0, interval=0.05):
         time.sleep(interval)
 
 
+FINAL_STATUSES = ("succeeded", "dead", "cancelled")
+
+
+def chain_final(doc):
+    """The last attempt of an execution's retry chain (doc may be None)."""
+    lineage = (doc or {}).get("lineage") or []
+    return lineage[-1] if lineage else (doc or {})
+
+
+def wait_final(d, exec_id, timeout=60):
+    """Poll GET /v1/executions/{exec_id} until its retry chain reached a
+    final status; the execution document, or None on timeout."""
+    def probe():
+        r = d.request("GET", f"/v1/executions/{exec_id}")
+        if r.status != 200:
+            return None
+        return r.json if chain_final(r.json).get("status") in FINAL_STATUSES else None
+    return wait_for(probe, timeout, 0.05)
+
+
 class PortFilePeer:
     """A test peer run as a subprocess that writes the port it listens on to
     a file (the webhook receiver, the SMTP sink).  Subclasses define

@@ -16,7 +16,7 @@ import uuid
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from actiond_test import Daemon, Tap, wait_for  # noqa: E402
+from actiond_test import Daemon, Tap, chain_final, wait_final  # noqa: E402
 
 t = Tap()
 PROBLEM = "application/problem+json"
@@ -34,21 +34,6 @@ def is_problem(r, status, name, field=None):
     return t.ok(good, name, f"status {r.status}, type {r.content_type}", f"body {r.text[:400]}",
                 f"expected field {field!r}" if field is not None else "")
 
-
-def chain_final(doc):
-    """The last attempt of an execution's retry chain."""
-    lineage = doc.get("lineage") or []
-    return lineage[-1] if lineage else doc
-
-
-def wait_final(d, exec_id, timeout=30):
-    """Poll until the chain of exec_id reaches a final status; returns the doc."""
-    def probe():
-        r = d.request("GET", f"/v1/executions/{exec_id}")
-        if r.status != 200:
-            return None
-        return r.json if chain_final(r.json).get("status") in FINAL else None
-    return wait_for(probe, timeout, 0.05)
 
 
 def create_action(d, name, handler, **extra):

@@ -39,7 +39,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from actiond_test import Daemon, PortFilePeer, Tap, wait_for  # noqa: E402
+from actiond_test import Daemon, PortFilePeer, Tap, chain_final, wait_final  # noqa: E402
 
 t = Tap()
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -79,19 +79,6 @@ class Sink(PortFilePeer):
         except OSError:
             return []
 
-
-def chain_final(doc):
-    lineage = doc.get("lineage") or []
-    return lineage[-1] if lineage else doc
-
-
-def wait_final(d, exec_id, timeout=30):
-    def probe():
-        r = d.request("GET", f"/v1/executions/{exec_id}")
-        if r.status != 200:
-            return None
-        return r.json if chain_final(r.json).get("status") in FINAL else None
-    return wait_for(probe, timeout, 0.05)
 
 
 def last_attempt(d, doc):

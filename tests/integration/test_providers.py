@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from actiond_test import Daemon, Tap, wait_for  # noqa: E402
+from actiond_test import Daemon, Tap, chain_final, wait_final  # noqa: E402
 import provider_imitations as pi  # noqa: E402
 
 t = Tap()
@@ -28,19 +28,6 @@ FINAL = {"succeeded", "dead", "cancelled"}
 NO_RETRY = {"max_retries": 0}
 SESSION_TOKEN = "FQoGZXIvYXdzEImitationSessionToken"
 
-
-def chain_final(doc):
-    lineage = (doc or {}).get("lineage") or []
-    return lineage[-1] if lineage else (doc or {})
-
-
-def wait_final(d, exec_id, timeout=30):
-    def probe():
-        r = d.request("GET", f"/v1/executions/{exec_id}")
-        if r.status != 200:
-            return None
-        return r.json if chain_final(r.json).get("status") in FINAL else None
-    return wait_for(probe, timeout, 0.05)
 
 
 def last_attempt(d, doc):

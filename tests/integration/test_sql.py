@@ -30,7 +30,7 @@ import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from actiond_test import Daemon, Tap, wait_for  # noqa: E402
+from actiond_test import Daemon, Tap, chain_final, wait_final  # noqa: E402
 from pg import Postgres  # noqa: E402
 
 FINAL = {"succeeded", "dead", "cancelled"}
@@ -42,20 +42,6 @@ def is_(got, want, name, *diag):
     """t.is_ with extra diagnostics on failure."""
     return t.ok(got == want, name, f"got:      {got!r}", f"expected: {want!r}", *diag)
 
-
-def chain_final(doc):
-    lineage = doc.get("lineage") or []
-    return lineage[-1] if lineage else doc
-
-
-def wait_final(d, exec_id, timeout=60):
-    """The execution document once its retry chain reached a final status."""
-    def probe():
-        r = d.request("GET", f"/v1/executions/{exec_id}")
-        if r.status != 200:
-            return None
-        return r.json if chain_final(r.json).get("status") in FINAL else None
-    return wait_for(probe, timeout, 0.05)
 
 
 def last_attempt(d, doc):

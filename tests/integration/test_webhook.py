@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from actiond_test import Daemon, PortFilePeer, Tap, source_dir, wait_for  # noqa: E402
+from actiond_test import Daemon, PortFilePeer, Tap, chain_final, source_dir, wait_final  # noqa: E402
 
 t = Tap()
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -42,19 +42,6 @@ class Receiver(PortFilePeer):
         finally:
             c.close()
 
-
-def chain_final(doc):
-    lineage = doc.get("lineage") or []
-    return lineage[-1] if lineage else doc
-
-
-def wait_final(d, exec_id, timeout=30):
-    def probe():
-        r = d.request("GET", f"/v1/executions/{exec_id}")
-        if r.status != 200:
-            return None
-        return r.json if chain_final(r.json).get("status") in FINAL else None
-    return wait_for(probe, timeout, 0.05)
 
 
 def webhook_action(d, name, url, pattern, **extra):
